@@ -1,0 +1,231 @@
+"""Typed configuration: profiles, the precedence of overrides, and the config hash.
+
+Precedence, lowest to highest (each layer overrides the ones before it):
+
+1. the built-in defaults of the models below,
+2. the profile (``aurelia_local/profiles/<name>.yaml``: ``smoke``, ``default``, ``large``),
+3. a user YAML file (``--config FILE`` or ``AURELIA_CONFIG``),
+4. ``AURELIA_*`` environment variables (``AURELIA_LOOP__TAU=7``: ``__`` separates nested keys),
+5. command-line overrides (``--set loop.tau=7``).
+
+Values given as strings (environment, ``--set``) are read as YAML scalars, so ``7`` is an int and
+``true`` a bool. Unknown keys are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aurelia_local.errors import ConfigError
+
+PROFILES = ("smoke", "default", "large")
+ENV_PREFIX = "AURELIA_"
+# Environment variables that select a layer rather than override a key.
+ENV_RESERVED = frozenset({"AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON"})
+ModelKind = Literal["qwen2_5_omni", "qwen3_omni_moe", "text_llm", "open_clip", "clap", "whisper"]
+ROLES = ("generator", "judge", "target", "summarizer", "clip", "clap", "whisper")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(_Strict):
+    """One model the profile uses: where it lives locally and where it can be downloaded from."""
+
+    kind: ModelKind
+    folder: str = Field(description="Folder under models_dir, or an absolute path.")
+    source: str | None = Field(
+        default=None, description="Where `aurelia models download` fetches it: `hf:ORG/REPO` or `whisper:NAME`."
+    )
+    file: str | None = Field(default=None, description="Checkpoint file inside the folder (Whisper, open_clip).")
+    arch: str | None = Field(default=None, description="Architecture name (open_clip model name).")
+    tiny: bool = Field(default=False, description="Built locally by `aurelia models build-tiny`.")
+    trust_remote_code: bool = False
+    dtype: str = "auto"
+
+
+class EngineConfig(_Strict):
+    """How the vLLM engine is run."""
+
+    backend: Literal["vllm_local", "vllm_server"] = "vllm_local"
+    base_urls: list[str] = Field(default_factory=list)
+    dtype: str = "auto"
+    max_model_len: int = 32768
+    max_num_seqs: int = 16
+    enforce_eager: bool = False
+    gpu_memory_utilization: float = 0.85
+    cpu_kv_cache_gib: int = 1
+    request_timeout_s: float = 600.0
+
+
+class MediaConfig(_Strict):
+    """How media is sampled for the models."""
+
+    num_frames: int = Field(default=8, ge=1)
+    max_keyframes: int = Field(default=5, ge=1)
+    ssim_threshold: float = Field(default=0.6, gt=0, lt=1)
+    audio_sample_rate: int = 16000
+    video_min_pixels: int = 128 * 28 * 28
+    video_max_pixels: int = 768 * 28 * 28
+    max_audio_seconds: float = Field(default=300.0, gt=0)
+    use_audio_in_video: bool = True
+
+
+class SamplingConfig(_Strict):
+    """Decoding settings shared by the agents unless an agent overrides them."""
+
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
+    seed: int = 0
+
+
+class LoopConfig(_Strict):
+    """The reasoning loop's stopping rule."""
+
+    tau: float = Field(default=6.0, ge=1, le=10)
+    max_rounds: int = Field(default=5, ge=1)
+
+
+class Settings(_Strict):
+    """The whole resolved configuration of a run."""
+
+    profile: str
+    models_dir: Path = Path("~/.cache/aurelia/models")
+    models: dict[str, ModelRef]
+    engine: EngineConfig = EngineConfig()
+    media: MediaConfig = MediaConfig()
+    sampling: SamplingConfig = SamplingConfig()
+    loop: LoopConfig = LoopConfig()
+
+    def model_path(self, role: str) -> Path:
+        """Return the local folder of the model that fills ``role``."""
+        ref = self.models[role]
+        folder = Path(ref.folder).expanduser()
+        return folder if folder.is_absolute() else self.models_dir.expanduser() / folder
+
+
+def config_hash(settings: Settings) -> str:
+    """Return a short stable hash of everything in ``settings`` that can change a result.
+
+    ``models_dir`` is left out: where the weights sit does not change what they compute.
+    """
+    payload = settings.model_dump(mode="json", exclude={"models_dir"})
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_profile(name: str) -> dict[str, Any]:
+    """Return the raw mapping of a built-in profile."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    text = resources.files("aurelia_local.profiles").joinpath(f"{name}.yaml").read_text()
+    return yaml.safe_load(text) or {}
+
+
+def _read_yaml_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).expanduser().read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _set_path(tree: dict[str, Any], dotted: str, raw: str, source: str) -> None:
+    keys = [k for k in dotted.split(".") if k]
+    if not keys:
+        raise ConfigError(f"{source}: empty key")
+    node = tree
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: {key!r} is a value, not a section")
+        node = child
+    try:
+        node[keys[-1]] = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: value {raw!r} is not a valid scalar: {exc}") from None
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ``AURELIA_*`` variables into a nested override mapping."""
+    tree: dict[str, Any] = {}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in ENV_RESERVED:
+            continue
+        dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        _set_path(tree, dotted, environ[name], f"environment variable {name}")
+    return tree
+
+
+def cli_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``--set key.path=value`` items into a nested override mapping."""
+    tree: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set loop.tau=7")
+        _set_path(tree, key.strip(), value.strip(), f"--set {pair}")
+    return tree
+
+
+def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with ``top`` merged in; mappings merge key by key, other values replace."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    profile: str | None = None,
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the settings of a run from all layers, in the documented precedence order."""
+    env = os.environ if environ is None else environ
+    name = profile or env.get("AURELIA_PROFILE") or "smoke"
+    layers: list[Mapping[str, Any]] = [load_profile(name)]
+    file_path = config_file or (Path(env["AURELIA_CONFIG"]) if env.get("AURELIA_CONFIG") else None)
+    if file_path is not None:
+        layers.append(_read_yaml_file(file_path))
+    layers.append(env_overrides(env))
+    layers.append(cli_overrides(overrides or []))
+    merged: dict[str, Any] = {"profile": name}
+    for layer in layers:
+        merged = deep_merge(merged, layer)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration (profile {name!r}):\n{exc}") from None
+    missing = [role for role in ROLES if role not in settings.models]
+    if missing:
+        raise ConfigError(f"profile {name!r}: no model for role(s) {', '.join(missing)}")
+    return settings
+
+
+def dump_settings(settings: Settings) -> str:
+    """Render settings as YAML (what ``resolved_config.yaml`` holds)."""
+    data = settings.model_dump(mode="json")
+    data["config_hash"] = config_hash(settings)
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,1 @@
+"""Built-in configuration profiles (YAML data files)."""

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up aurelia-local from nothing: Debian ffmpeg, a Python 3.11 virtual environment in .venv,
+# the locked dependency set for this machine (CPU or CUDA), and the package itself (editable).
+#
+# Usage: scripts/setup.sh [cpu|cuda]     (default: cuda when nvidia-smi finds a GPU, else cpu)
+# Environment: AURELIA_VENV (default .venv), AURELIA_PYTHON (default python3.11).
+# Idempotent: a second run only installs what changed in the lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.8
+VENV=${AURELIA_VENV:-.venv}
+PY=${AURELIA_PYTHON:-python3.11}
+TARGET=${1:-}
+if [ -z "$TARGET" ]; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then TARGET=cuda; else TARGET=cpu; fi
+fi
+
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+command -v "$PY" >/dev/null 2>&1 || need_apt+=(python3.11 python3.11-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${need_apt[*]}; run: sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+UV="$VENV/bin/uv"
+export UV_PYTHON="$VENV/bin/python"
+# uv reads no pip configuration: a local torch "+cpu" wheel in pip's find-links is never picked.
+if [ "$TARGET" = cpu ]; then
+  "$UV" pip install -q -r requirements/cpu.lock --override requirements/cpu-overrides.txt
+else
+  "$UV" pip install -q -r requirements/gpu.lock
+fi
+"$UV" pip install -q --no-deps -e .
+echo "setup: $TARGET environment ready in $VENV ($("$VENV/bin/python" --version))"
