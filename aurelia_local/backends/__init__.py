@@ -1,0 +1,1 @@
+"""Inference backends for the omni models: vLLM in-process and transformers."""

@@ -1,0 +1,1 @@
+"""Reading video frames and audio from media files."""

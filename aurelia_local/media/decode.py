@@ -1,0 +1,140 @@
+"""Decode video frames and audio: decord for frames, PyAV as the fallback and for audio.
+
+Every failure is a ``MediaError`` that names the file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aurelia_local.errors import MediaError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Container-level facts about a video file."""
+
+    path: Path
+    duration_s: float
+    fps: float
+    num_frames: int
+    width: int
+    height: int
+    has_audio: bool
+
+
+def _check_file(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise MediaError(f"{path}: file does not exist")
+    if path.is_dir():
+        raise MediaError(f"{path}: is a directory, expected a media file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty (0 bytes)")
+    return path
+
+
+def probe(path: Path) -> VideoInfo:
+    """Return container facts of a video, or raise ``MediaError`` if it holds no readable video."""
+    import av
+
+    path = _check_file(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{path}: no video stream (is this an audio-only file?)")
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
+            if stream.duration is not None and stream.time_base is not None:
+                duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                duration = container.duration / 1_000_000
+            else:
+                duration = 0.0
+            frames = stream.frames or int(round(duration * fps))
+            return VideoInfo(
+                path, duration, fps, frames, stream.codec_context.width, stream.codec_context.height,
+                bool(container.streams.audio),
+            )  # fmt: skip
+    except MediaError:
+        raise
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError(f"{path}: not a readable video ({exc.__class__.__name__}: {exc})") from None
+
+
+def uniform_indices(total: int, count: int) -> list[int]:
+    """Return ``count`` frame indices spread evenly over ``total`` frames (centres of equal bins)."""
+    if total <= 0:
+        return []
+    count = min(count, total)
+    return [min(total - 1, int((i + 0.5) * total / count)) for i in range(count)]
+
+
+def read_frames(path: Path, indices: list[int]) -> np.ndarray:
+    """Return the frames at ``indices`` as a uint8 array of shape (T, H, W, 3)."""
+    path = _check_file(path)
+    try:
+        import decord
+
+        reader = decord.VideoReader(str(path), num_threads=1)
+        return reader.get_batch(indices).asnumpy()
+    except Exception:  # noqa: BLE001 - decord raises bare DECORDError/RuntimeError; fall back to PyAV
+        return _read_frames_av(path, indices)
+
+
+def _read_frames_av(path: Path, indices: list[int]) -> np.ndarray:
+    import av
+
+    wanted = set(indices)
+    found: dict[int, np.ndarray] = {}
+    try:
+        with av.open(str(path)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i in wanted:
+                    found[i] = frame.to_ndarray(format="rgb24")
+                if i >= max(wanted):
+                    break
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot decode video frames ({exc})") from None
+    if not found:
+        raise MediaError(f"{path}: no decodable video frames")
+    last = found[max(found)]
+    return np.stack([found.get(i, last) for i in indices])
+
+
+def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
+    """Return the first audio track of ``path`` as mono float32 at ``sample_rate``.
+
+    Raises ``MediaError`` when the file has no audio track or it cannot be decoded.
+    """
+    import av
+
+    path = _check_file(path)
+    chunks: list[np.ndarray] = []
+    limit = None if max_seconds is None else int(max_seconds * sample_rate)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise MediaError(f"{path}: no audio track")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            got = 0
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray().reshape(-1)
+                    chunks.append(chunk)
+                    got += chunk.size
+                if limit is not None and got >= limit:
+                    break
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except MediaError:
+        raise
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path}: cannot decode audio ({exc})") from None
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if audio.size == 0:
+        raise MediaError(f"{path}: audio track holds no samples")
+    return audio[:limit] if limit is not None else audio

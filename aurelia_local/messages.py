@@ -1,0 +1,80 @@
+"""One chat-message type for every agent and model, converted per consumer.
+
+``to_hf()`` feeds a processor's own chat template (transformers, and the prompt text of vLLM's
+offline API); ``to_openai()`` feeds vLLM's OpenAI-compatible server. Model chat templates are never
+concatenated by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TextPart(BaseModel):
+    """Plain text."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["text"] = "text"
+    text: str
+
+
+class VideoPart(BaseModel):
+    """A video; ``url`` is only needed by consumers that fetch media themselves (the server)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["video"] = "video"
+    url: str | None = None
+
+
+class AudioPart(BaseModel):
+    """An audio clip (a separate file, not the video's own track)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["audio"] = "audio"
+    url: str | None = None
+
+
+Part = Annotated[TextPart | VideoPart | AudioPart, Field(discriminator="type")]
+
+
+class ChatMessage(BaseModel):
+    """One turn of a conversation."""
+
+    model_config = ConfigDict(frozen=True)
+    role: Literal["system", "user", "assistant"]
+    content: list[Part]
+
+    def to_hf(self) -> dict[str, Any]:
+        """Return the message in the content-part form that HF chat templates render."""
+        parts = []
+        for part in self.content:
+            if isinstance(part, TextPart):
+                parts.append({"type": "text", "text": part.text})
+            else:
+                parts.append({"type": part.type, part.type: part.url or ""})
+        return {"role": self.role, "content": parts}
+
+    def to_openai(self) -> dict[str, Any]:
+        """Return the message in OpenAI chat form (``video_url`` / ``audio_url`` parts)."""
+        parts = []
+        for part in self.content:
+            if isinstance(part, TextPart):
+                parts.append({"type": "text", "text": part.text})
+            else:
+                key = f"{part.type}_url"
+                parts.append({"type": key, key: {"url": part.url}})
+        return {"role": self.role, "content": parts}
+
+
+def user_turn(text: str, video: bool = False, audio: bool = False, system: str | None = None) -> list[ChatMessage]:
+    """Build the common conversation: an optional system turn, then media parts and the text."""
+    parts: list[Any] = []
+    if video:
+        parts.append(VideoPart())
+    if audio:
+        parts.append(AudioPart())
+    parts.append(TextPart(text=text))
+    turns = [ChatMessage(role="system", content=[TextPart(text=system)])] if system else []
+    return [*turns, ChatMessage(role="user", content=parts)]

@@ -1,0 +1,16 @@
+"""Typed records that cross process, file or model boundaries."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Generation(BaseModel):
+    """One model output with what is needed to audit it."""
+
+    model_config = ConfigDict(frozen=True)
+    text: str
+    token_ids: list[int]
+    prompt_tokens: int
+    media_tokens: dict[str, int]
+    finish_reason: str | None = None
