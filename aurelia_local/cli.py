@@ -1,0 +1,181 @@
+"""The ``aurelia`` console script: subcommands, kebab-case flags, lazy imports, logging set up once.
+
+Light subcommands (``config``, ``models list``, ``doctor``) never import torch; heavy modules are
+imported inside the handler that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from aurelia_local.errors import AureliaError
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration (precedence: profile < --config < AURELIA_* env < --set)")
+    group.add_argument("--profile", help="smoke (tiny kit, default), default or large; env AURELIA_PROFILE")
+    group.add_argument("--config", type=Path, help="a YAML file of overrides; env AURELIA_CONFIG")
+    group.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one key, e.g. --set loop.tau=7 (repeatable)")  # fmt: skip
+    parser.add_argument("-v", "--verbose", action="store_true", help="show library logs")
+
+
+def _settings(args: argparse.Namespace):
+    from aurelia_local.config import load_settings
+
+    return load_settings(args.profile, args.config, args.overrides)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation and the active profile's model folders."""
+    from aurelia_local import doctor
+
+    settings = _settings(args)
+    checks = doctor.run_checks(settings, probe_torch=not args.no_torch)
+    _out(doctor.as_json(checks, settings) if args.json else doctor.render(checks, settings))
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print the resolved configuration and its hash."""
+    from aurelia_local.config import dump_settings
+
+    _out(dump_settings(_settings(args)).rstrip())
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """List the profile's models and whether each folder is usable."""
+    from aurelia_local.model_files import check_models
+
+    settings = _settings(args)
+    for role, path, missing in check_models(settings):
+        state = "ok" if not missing else "missing " + ", ".join(missing)
+        _out(f"{role:<11} {settings.models[role].kind:<15} {path}  [{state}]")
+    return 0
+
+
+def cmd_models_build_tiny(args: argparse.Namespace) -> int:
+    """Build the tiny random-weight kit."""
+    from aurelia_local.tiny.kit import build_kit
+
+    directory = args.dir or _settings(args).models_dir
+    total = 0
+
+    def report(result) -> None:
+        nonlocal total
+        total += result.size_bytes
+        verb = "built" if result.built else "up to date"
+        _out(f"{result.name:<15} {verb:<10} {result.size_bytes / 1e6:6.1f} MB {result.seconds:6.1f} s  {result.path}")
+
+    build_kit(Path(directory).expanduser(), seed=args.seed, force=args.force, only=args.only, on_done=report)
+    _out(f"tiny kit in {Path(directory).expanduser()}: {total / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    """Download a profile's weights (needs network)."""
+    from aurelia_local.download import download
+
+    download(_settings(args), args.role or None, _out)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Answer one question about one video with an omni model."""
+    from aurelia_local.generate import render, run_generate
+
+    settings = _settings(args)
+    record = run_generate(settings, args.video, args.question, args.audio, args.backend, args.role)
+    _out(render(record))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2))
+        _out(f"record written to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``aurelia`` command."""
+    parser = argparse.ArgumentParser(prog="aurelia", description="Local test-time reasoning distillation for AV-LLMs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("doctor", help="check the installation and the profile's models")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch/torchvision import check")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("config", help="show the resolved configuration")
+    _common(p)
+    p.set_defaults(func=cmd_config_show)
+
+    models = sub.add_parser("models", help="list, build or download models").add_subparsers(
+        dest="models_command", required=True, metavar="ACTION"
+    )
+    p = models.add_parser("list", help="the profile's models and whether they are present")
+    _common(p)
+    p.set_defaults(func=cmd_models_list)
+    p = models.add_parser("build-tiny", help="build the tiny random-weight kit (offline, seconds)")
+    _common(p)
+    p.add_argument("dir", nargs="?", type=Path, help="target folder (default: the models_dir setting)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    p.add_argument("--only", action="append", metavar="NAME", help="build only this model (repeatable)")
+    p.set_defaults(func=cmd_models_build_tiny)
+    p = models.add_parser("download", help="fetch a profile's weights (NEEDS NETWORK)")
+    _common(p)
+    p.add_argument("--role", action="append", help="only this role (repeatable)")
+    p.set_defaults(func=cmd_models_download)
+
+    p = sub.add_parser("generate", help="answer one question about one video with an omni model")
+    _common(p)
+    p.add_argument("video", type=Path)
+    p.add_argument("--question", required=True)
+    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
+    p.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
+    p.add_argument("--role", default="generator", help="which profile model answers (default: generator)")
+    p.add_argument("--out", type=Path, help="write the full record as JSON")
+    p.set_defaults(func=cmd_generate)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        import os
+
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``aurelia`` command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.command != "models" or args.models_command != "download":
+        from aurelia_local.offline import enforce_offline
+
+        enforce_offline()
+    try:
+        return args.func(args)
+    except AureliaError as exc:
+        sys.stderr.write(f"aurelia: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("aurelia: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The tiny omni thinkers generate from the real Daily-Omni clip in vLLM (CPU) and in transformers.
+
+One vLLM engine per model for the whole session; greedy outputs must be equal token for token.
+"""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from aurelia_local.omni import AVInputs, load_av_inputs, question_request
+
+pytestmark = pytest.mark.engine
+QUESTION = "What instrument is heard first in the video?"
+
+
+@pytest.fixture(scope="session")
+def av_inputs(smoke, daily_omni_clip):
+    return load_av_inputs(daily_omni_clip, None, smoke.media)
+
+
+def _variants(av: AVInputs, wav_inputs: AVInputs) -> dict[str, AVInputs]:
+    return {
+        "audio_in_video": av,
+        "video_only": dataclasses.replace(av, audio=None, audio_in_video=False),
+        "separate_audio_file": wav_inputs,
+        "text_only": AVInputs(None, None),
+    }
+
+
+@pytest.fixture(scope="session")
+def wav_inputs(smoke, daily_omni_clip, daily_omni_wav):
+    return load_av_inputs(daily_omni_clip, daily_omni_wav, smoke.media)
+
+
+@pytest.fixture(scope="session")
+def qwen2_5_vllm(smoke):
+    from aurelia_local.backends.vllm_local import VllmOmni
+
+    return VllmOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
+
+
+@pytest.fixture(scope="session")
+def qwen2_5_hf(smoke):
+    from aurelia_local.backends.hf_omni import HfOmni
+
+    return HfOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.media)
+
+
+def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(qwen2_5_vllm, qwen2_5_hf, av_inputs, smoke):
+    assert av_inputs.audio_in_video and av_inputs.frames.shape[0] == smoke.media.num_frames
+    request = question_request(QUESTION, av_inputs)
+    v = qwen2_5_vllm.generate([request], smoke.sampling)[0]
+    h = qwen2_5_hf.generate([request], smoke.sampling)[0]
+    # 30 s of audio at 25 tokens/s; 4 frames -> 2 temporal grids of video tokens
+    assert v.media_tokens["audio"] == 750 and v.media_tokens["video"] > 0
+    assert v.media_tokens == h.media_tokens and v.prompt_tokens == h.prompt_tokens
+    assert len(v.token_ids) == smoke.sampling.max_tokens
+    assert v.token_ids == h.token_ids
+
+
+def test_vllm_prompt_interleaves_audio_inside_the_video_block(qwen2_5_vllm, av_inputs, smoke):
+    from aurelia_local.omni import vllm_prompt
+
+    prompt = vllm_prompt(qwen2_5_vllm.processor, question_request(QUESTION, av_inputs), smoke.media)
+    assert prompt["mm_processor_kwargs"]["use_audio_in_video"] is True
+    assert set(prompt["multi_modal_data"]) == {"video", "audio"}
+    out = qwen2_5_vllm.llm.generate([prompt], use_tqdm=False)[0]
+    tok = qwen2_5_vllm.processor.tokenizer
+    ids = out.prompt_token_ids
+    conv = tok.convert_tokens_to_ids
+    v0, a0 = ids.index(conv("<|vision_bos|>")), ids.index(conv("<|audio_bos|>"))
+    a1, v1 = ids.index(conv("<|audio_eos|>")), ids.index(conv("<|vision_eos|>"))
+    assert v0 < a0 < a1 < v1  # <|vision_bos|><|audio_bos|> ... <|audio_eos|><|vision_eos|>
+    block = ids[a0 + 1 : a1]
+    kinds = [t for i, t in enumerate(block) if i == 0 or t != block[i - 1]]
+    assert kinds.count(conv("<|VIDEO|>")) >= 2  # video chunks alternate with audio chunks
+
+
+def test_batched_vllm_equals_transformers_on_every_media_variant(qwen2_5_vllm, qwen2_5_hf, av_inputs, wav_inputs, smoke):
+    variants = _variants(av_inputs, wav_inputs)
+    requests = [question_request(QUESTION, inputs) for inputs in variants.values()]
+    batched = qwen2_5_vllm.generate(requests, smoke.sampling)  # one engine call, batched
+    for name, request, v in zip(variants, requests, batched, strict=True):
+        h = qwen2_5_hf.generate([request], smoke.sampling)[0]
+        assert v.token_ids == h.token_ids, name
+        assert v.prompt_tokens == h.prompt_tokens, name
+    by_name = dict(zip(variants, batched, strict=True))
+    assert by_name["video_only"].media_tokens["audio"] == 0
+    assert by_name["separate_audio_file"].media_tokens["audio"] > 0
+    assert by_name["text_only"].media_tokens == {"audio": 0, "video": 0}
+
+
+def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs):
+    from aurelia_local.backends.hf_omni import HfOmni
+    from aurelia_local.backends.vllm_local import VllmOmni
+    from aurelia_local.config import ModelRef
+
+    ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
+    folder = models_dir / ref.folder
+    request = question_request(QUESTION, av_inputs)
+    h = HfOmni(folder, ref, smoke.media).generate([request], smoke.sampling)[0]
+    engine = VllmOmni(folder, ref, smoke.engine, smoke.media)
+    v = engine.generate([request], smoke.sampling)[0]
+    del engine
+    assert h.media_tokens["audio"] > 0 and h.media_tokens["video"] > 0
+    assert v.media_tokens == h.media_tokens
+    assert v.token_ids == h.token_ids
+
+
+def test_generate_command_writes_a_record_with_provenance(models_dir, daily_omni_clip, tmp_path):
+    out = tmp_path / "record.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURELIA_")}
+    cmd = [sys.executable, "-m", "aurelia_local.cli", "generate", str(daily_omni_clip), "--question", QUESTION,
+           "--backend", "hf", "--set", f"models_dir={models_dir}", "--set", "sampling.max_tokens=5", "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "prompt    " in proc.stdout and "750 audio" in proc.stdout
+    record = json.loads(out.read_text())
+    assert record["generation"]["media_tokens"]["audio"] == 750
+    assert len(record["generation"]["token_ids"]) == 5 and record["sampling"]["max_tokens"] == 5
+    shown = subprocess.run(
+        [sys.executable, "-m", "aurelia_local.cli", "config", "--set", f"models_dir={models_dir}",
+         "--set", "sampling.max_tokens=5"], capture_output=True, text=True, env=env,
+    ).stdout  # fmt: skip
+    assert f"config_hash: {record['config_hash']}" in shown
