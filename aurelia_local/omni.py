@@ -84,6 +84,11 @@ def load_av_inputs(
         wav = read_audio(audio, media.audio_sample_rate, media.max_audio_seconds)
     elif video is not None:
         wav = read_audio(video, media.audio_sample_rate, media.max_audio_seconds)
+    if wav is not None:
+        # Whole 10 ms feature frames only: vLLM and transformers count a trailing partial frame
+        # differently for Qwen3-Omni (391 vs 390 audio tokens on a 30.0002 s track).
+        hop = media.audio_sample_rate // 100
+        wav = wav[: max(hop, wav.size // hop * hop)]
     in_video = audio is None and video is not None and media.use_audio_in_video
     return AVInputs(frames, wav, media.audio_sample_rate, fps, in_video)
 

@@ -19,6 +19,9 @@ def prepare_engine_env(engine: EngineConfig) -> str:
     """Set the vLLM platform variables for this machine and return the device type ("cuda" or "cpu")."""
     import torch
 
+    from aurelia_local.backends.compat import patch_llvmlite_ffi
+
+    patch_llvmlite_ffi()
     if torch.cuda.is_available():
         return "cuda"
     os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")

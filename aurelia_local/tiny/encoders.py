@@ -92,4 +92,6 @@ def build_whisper(out: Path, seed: int) -> None:
     )  # fmt: skip
     torch.manual_seed(seed)
     model = Whisper(dims)
+    # The text decoder's positional embedding is allocated with torch.empty and never initialised.
+    torch.nn.init.normal_(model.decoder.positional_embedding, std=0.02)
     torch.save({"dims": asdict(dims), "model_state_dict": model.state_dict()}, out / "whisper.pt")

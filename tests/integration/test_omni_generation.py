@@ -38,6 +38,8 @@ def wav_inputs(smoke, daily_omni_clip, daily_omni_wav):
 
 @pytest.fixture(scope="session")
 def qwen2_5_vllm(smoke):
+    import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
+
     from aurelia_local.backends.vllm_local import VllmOmni
 
     return VllmOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
@@ -94,18 +96,41 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(qwen2_5_vllm, q
     assert by_name["text_only"].media_tokens == {"audio": 0, "video": 0}
 
 
-def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs):
-    from aurelia_local.backends.hf_omni import HfOmni
-    from aurelia_local.backends.vllm_local import VllmOmni
-    from aurelia_local.config import ModelRef
+QWEN3_VLLM = """
+import json, sys
+from pathlib import Path
+from aurelia_local.backends.vllm_local import VllmOmni
+from aurelia_local.config import ModelRef, load_settings
+from aurelia_local.omni import load_av_inputs, question_request
 
+if __name__ == "__main__":
+    models, clip, question = sys.argv[1:4]
+    s = load_settings("smoke", overrides=[f"models_dir={models}"], environ={})
     ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
-    folder = models_dir / ref.folder
+    request = question_request(question, load_av_inputs(Path(clip), None, s.media))
+    g = VllmOmni(s.models_dir / ref.folder, ref, s.engine, s.media).generate([request], s.sampling)[0]
+    print("RESULT " + g.model_dump_json())
+"""
+
+
+def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs, daily_omni_clip, tmp_path):
+    # A second in-process CPU engine cannot share this process's distributed state with the first
+    # (MoE needs an expert-parallel group), so the Qwen3 engine runs in its own process.
+    from aurelia_local.backends.hf_omni import HfOmni
+    from aurelia_local.config import ModelRef
+    from aurelia_local.types import Generation
+
+    script = tmp_path / "qwen3_vllm.py"
+    script.write_text(QWEN3_VLLM)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(models_dir), str(daily_omni_clip), QUESTION], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    v = Generation.model_validate_json(line[len("RESULT ") :])
+    ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
     request = question_request(QUESTION, av_inputs)
-    h = HfOmni(folder, ref, smoke.media).generate([request], smoke.sampling)[0]
-    engine = VllmOmni(folder, ref, smoke.engine, smoke.media)
-    v = engine.generate([request], smoke.sampling)[0]
-    del engine
+    h = HfOmni(models_dir / ref.folder, ref, smoke.media).generate([request], smoke.sampling)[0]
     assert h.media_tokens["audio"] > 0 and h.media_tokens["video"] > 0
     assert v.media_tokens == h.media_tokens
     assert v.token_ids == h.token_ids
