@@ -21,7 +21,9 @@ def _out(text: str) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("configuration (precedence: profile < --config < AURELIA_* env < --set)")
+    group = parser.add_argument_group(
+        "configuration (precedence: profile < --config < AURELIA_* env < --set)"
+    )
     group.add_argument("--profile", help="smoke (tiny kit, default), default or large; env AURELIA_PROFILE")
     group.add_argument("--config", type=Path, help="a YAML file of overrides; env AURELIA_CONFIG")
     group.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -75,7 +77,10 @@ def cmd_models_build_tiny(args: argparse.Namespace) -> int:
         nonlocal total
         total += result.size_bytes
         verb = "built" if result.built else "up to date"
-        _out(f"{result.name:<15} {verb:<10} {result.size_bytes / 1e6:6.1f} MB {result.seconds:6.1f} s  {result.path}")
+        _out(
+            f"{result.name:<15} {verb:<10} {result.size_bytes / 1e6:6.1f} MB "
+            f"{result.seconds:6.1f} s  {result.path}"
+        )
 
     build_kit(Path(directory).expanduser(), seed=args.seed, force=args.force, only=args.only, on_done=report)
     _out(f"tiny kit in {Path(directory).expanduser()}: {total / 1e6:.1f} MB")
@@ -106,7 +111,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``aurelia`` command."""
-    parser = argparse.ArgumentParser(prog="aurelia", description="Local test-time reasoning distillation for AV-LLMs.")
+    parser = argparse.ArgumentParser(
+        prog="aurelia", description="Local test-time reasoning distillation for AV-LLMs."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("doctor", help="check the installation and the profile's models")
@@ -150,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not verbose:
         import os
 

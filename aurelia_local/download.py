@@ -62,8 +62,12 @@ def download(settings: Settings, roles: list[str] | None, log: Callable[[str], N
             elif scheme == "whisper":
                 _download_whisper(name, dest, ref.file or f"{name}.pt")
             else:
-                raise AureliaError(f"{role}: unknown source scheme {scheme!r} in {ref.source!r} (use hf: or whisper:)")
+                raise AureliaError(
+                    f"{role}: unknown source scheme {scheme!r} in {ref.source!r} (use hf: or whisper:)"
+                )
         except OSError as exc:
-            raise AureliaError(f"{role}: download of {ref.source} failed ({exc}); is the network reachable?") from exc
+            raise AureliaError(
+                f"{role}: download of {ref.source} failed ({exc}); is the network reachable?"
+            ) from exc
         done[ref.source] = dest
     return list(done.values())

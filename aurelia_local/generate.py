@@ -69,10 +69,11 @@ def render(record: dict[str, Any]) -> str:
     """Return a readable summary of a generation record."""
     gen = record["generation"]
     media = gen["media_tokens"]
+    audio = "from the video track" if record["audio_in_video"] else record["audio"] or "none"
     return "\n".join(
         [
             f"model     {record['model']['kind']} ({record['backend']}) from {record['model']['folder']}",
-            f"media     {record['frames']} frames, audio {'from the video track' if record['audio_in_video'] else record['audio'] or 'none'}",
+            f"media     {record['frames']} frames, audio {audio}",
             f"prompt    {gen['prompt_tokens']} tokens: {media['video']} video, {media['audio']} audio",
             f"question  {record['question']}",
             f"answer    {gen['text']!r}",

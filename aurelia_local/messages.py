@@ -68,7 +68,9 @@ class ChatMessage(BaseModel):
         return {"role": self.role, "content": parts}
 
 
-def user_turn(text: str, video: bool = False, audio: bool = False, system: str | None = None) -> list[ChatMessage]:
+def user_turn(
+    text: str, video: bool = False, audio: bool = False, system: str | None = None
+) -> list[ChatMessage]:
     """Build the common conversation: an optional system turn, then media parts and the text."""
     parts: list[Any] = []
     if video:

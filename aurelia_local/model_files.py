@@ -7,13 +7,18 @@ from pathlib import Path
 from aurelia_local.config import ModelRef, Settings
 
 # Files that identify a usable folder of each kind (any one of each tuple).
+_OMNI = [
+    ("config.json",),
+    ("tokenizer.json", "vocab.json"),
+    ("preprocessor_config.json", "processor_config.json"),
+]
 REQUIRED = {
-    "qwen2_5_omni": [("config.json",), ("tokenizer.json", "vocab.json"), ("preprocessor_config.json", "processor_config.json")],
-    "qwen3_omni_moe": [("config.json",), ("tokenizer.json", "vocab.json"), ("preprocessor_config.json", "processor_config.json")],
+    "qwen2_5_omni": _OMNI,
+    "qwen3_omni_moe": _OMNI,
     "text_llm": [("config.json",), ("tokenizer.json", "vocab.json")],
     "clap": [("config.json",), ("preprocessor_config.json", "processor_config.json")],
     "open_clip": [("open_clip_config.json",)],
-}  # fmt: skip
+}
 
 
 def missing_files(path: Path, ref: ModelRef) -> list[str]:

@@ -29,7 +29,9 @@ class OmniFamily:
 
 
 FAMILIES = {
-    "qwen2_5_omni": OmniFamily("qwen2_5_omni", "Qwen2_5OmniForConditionalGeneration", "<|AUDIO|>", "<|VIDEO|>"),
+    "qwen2_5_omni": OmniFamily(
+        "qwen2_5_omni", "Qwen2_5OmniForConditionalGeneration", "<|AUDIO|>", "<|VIDEO|>"
+    ),
     "qwen3_omni_moe": OmniFamily(
         "qwen3_omni_moe", "Qwen3OmniMoeForConditionalGeneration", "<|audio_pad|>", "<|video_pad|>"
     ),
@@ -132,7 +134,11 @@ def vllm_prompt(processor, request: OmniRequest, media: MediaConfig) -> dict[str
         # vLLM interleaves audio-in-video chunks by ``second_per_grid_ts`` from these kwargs and
         # assumes 1.0 s when it is absent, whatever fps the HF processor was given.
         kwargs["second_per_grid_ts"] = [processor.video_processor.temporal_patch_size / kwargs["fps"]]
-    return {"prompt": render_prompt(processor, request), "multi_modal_data": data, "mm_processor_kwargs": kwargs}
+    return {
+        "prompt": render_prompt(processor, request),
+        "multi_modal_data": data,
+        "mm_processor_kwargs": kwargs,
+    }
 
 
 def hf_inputs(processor, request: OmniRequest, media: MediaConfig):
@@ -153,7 +159,10 @@ def count_media_tokens(token_ids: list[int], processor, kind: str) -> dict[str, 
     fam = family(kind)
     conv = processor.tokenizer.convert_tokens_to_ids
     ids = np.asarray(token_ids)
-    return {"audio": int((ids == conv(fam.audio_token)).sum()), "video": int((ids == conv(fam.video_token)).sum())}
+    return {
+        "audio": int((ids == conv(fam.audio_token)).sum()),
+        "video": int((ids == conv(fam.video_token)).sum()),
+    }
 
 
 def check_media_tokens(counts: dict[str, int], inputs: AVInputs, where: str) -> None:

@@ -47,7 +47,11 @@ class HfOmni:
             counts = count_media_tokens(ids, self.processor, self.kind)
             check_media_tokens(counts, request.inputs, f"transformers prompt for {self.model_dir.name}")
             sample = sampling.temperature > 0
-            kwargs = dict(do_sample=sample, temperature=sampling.temperature, top_p=sampling.top_p) if sample else {}
+            kwargs = (
+                dict(do_sample=sample, temperature=sampling.temperature, top_p=sampling.top_p)
+                if sample
+                else {}
+            )
             if sample:
                 torch.manual_seed(sampling.seed)
             with torch.inference_mode():

@@ -35,7 +35,9 @@ def prepare_engine_env(engine: EngineConfig) -> str:
 class VllmOmni:
     """An omni thinker served in-process by vLLM; batches every request it is given."""
 
-    def __init__(self, model_dir: Path, ref: ModelRef, engine: EngineConfig, media: MediaConfig, seed: int = 0):
+    def __init__(
+        self, model_dir: Path, ref: ModelRef, engine: EngineConfig, media: MediaConfig, seed: int = 0
+    ):
         from transformers import AutoProcessor
         from vllm import LLM
 
@@ -67,7 +69,10 @@ class VllmOmni:
         from vllm import SamplingParams
 
         params = SamplingParams(
-            temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens, seed=sampling.seed
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_tokens,
+            seed=sampling.seed,
         )
         prompts = [vllm_prompt(self.processor, r, self.media) for r in requests]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)

@@ -107,7 +107,9 @@ def build_kit(
     if unknown:
         from aurelia_local.errors import ConfigError
 
-        raise ConfigError(f"unknown tiny model(s) {', '.join(unknown)}; choose from {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"unknown tiny model(s) {', '.join(unknown)}; choose from {', '.join(sorted(names))}"
+        )
     results = []
     for spec in KIT:
         if only and spec.name not in only:

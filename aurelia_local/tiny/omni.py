@@ -18,7 +18,14 @@ TEXT = dict(
     hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=2,
     num_key_value_heads=1, max_position_embeddings=4096, tie_word_embeddings=False,
 )  # fmt: skip
-AUDIO = dict(num_mel_bins=128, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=128, d_model=64, output_dim=128)
+AUDIO = dict(
+    num_mel_bins=128,
+    encoder_layers=2,
+    encoder_attention_heads=2,
+    encoder_ffn_dim=128,
+    d_model=64,
+    output_dim=128,
+)
 
 
 def _ids(tok, tokens) -> dict[str, int]:
@@ -58,7 +65,8 @@ def build_qwen2_5_omni(out: Path, seed: int) -> None:
         ),
         vision_config=dict(
             depth=2, hidden_size=64, intermediate_size=128, num_heads=2, out_hidden_size=128,
-            fullatt_block_indexes=[1], window_size=112, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+            fullatt_block_indexes=[1], window_size=112, patch_size=14, spatial_merge_size=2,
+            temporal_patch_size=2,
         ),
         audio_config=dict(n_window=100, max_source_positions=1500, **AUDIO),
         audio_token_index=ids["audio"], image_token_index=ids["image"], video_token_index=ids["video"],
@@ -67,7 +75,9 @@ def build_qwen2_5_omni(out: Path, seed: int) -> None:
         user_token_id=ids["user"], position_id_per_seconds=25, seconds_per_chunk=2,
     )  # fmt: skip
     torch.manual_seed(seed)
-    model = Qwen2_5OmniForConditionalGeneration(Qwen2_5OmniConfig(thinker_config=thinker, enable_audio_output=False))
+    model = Qwen2_5OmniForConditionalGeneration(
+        Qwen2_5OmniConfig(thinker_config=thinker, enable_audio_output=False)
+    )
     model.save_pretrained(out)
     # from_pretrained of the full model insists on a speaker dictionary; the thinker needs none.
     torch.save({}, out / "spk_dict.pt")
@@ -94,7 +104,9 @@ def build_qwen3_omni_moe(out: Path, seed: int) -> None:
             deepstack_visual_indexes=[0], patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
             num_position_embeddings=2304, image_size=768, apply_vit_abs_pos_embed=True,
         ),
-        audio_config=dict(downsample_hidden_size=32, n_window=50, n_window_infer=800, conv_chunksize=500, **AUDIO),
+        audio_config=dict(
+            downsample_hidden_size=32, n_window=50, n_window_infer=800, conv_chunksize=500, **AUDIO
+        ),
         audio_token_id=ids["audio"], image_token_id=ids["image"], video_token_id=ids["video"],
         audio_start_token_id=ids["audio_start"], audio_end_token_id=ids["audio_end"],
         vision_start_token_id=ids["vision_start"], vision_end_token_id=ids["vision_end"],
@@ -109,4 +121,6 @@ def build_qwen3_omni_moe(out: Path, seed: int) -> None:
     )
     Qwen3OmniMoeForConditionalGeneration(cfg).save_pretrained(out)
     half = [0.5, 0.5, 0.5]
-    _processor(Qwen3OmniMoeProcessor, tok, patch_size=16, image_mean=half, image_std=half).save_pretrained(out)
+    _processor(Qwen3OmniMoeProcessor, tok, patch_size=16, image_mean=half, image_std=half).save_pretrained(
+        out
+    )

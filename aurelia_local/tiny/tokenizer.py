@@ -49,7 +49,13 @@ class OmniTokens:
 
 
 QWEN2_5_OMNI_TOKENS = OmniTokens(
-    "<|IMAGE|>", "<|AUDIO|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>", "<|audio_bos|>", "<|audio_eos|>"
+    "<|IMAGE|>",
+    "<|AUDIO|>",
+    "<|VIDEO|>",
+    "<|vision_bos|>",
+    "<|vision_eos|>",
+    "<|audio_bos|>",
+    "<|audio_eos|>",
 )
 QWEN3_OMNI_TOKENS = OmniTokens(
     "<|image_pad|>", "<|audio_pad|>", "<|video_pad|>",

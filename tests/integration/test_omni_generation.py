@@ -52,7 +52,9 @@ def qwen2_5_hf(smoke):
     return HfOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.media)
 
 
-def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(qwen2_5_vllm, qwen2_5_hf, av_inputs, smoke):
+def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
+    qwen2_5_vllm, qwen2_5_hf, av_inputs, smoke
+):
     assert av_inputs.audio_in_video and av_inputs.frames.shape[0] == smoke.media.num_frames
     request = question_request(QUESTION, av_inputs)
     v = qwen2_5_vllm.generate([request], smoke.sampling)[0]
@@ -82,7 +84,9 @@ def test_vllm_prompt_interleaves_audio_inside_the_video_block(qwen2_5_vllm, av_i
     assert kinds.count(conv("<|VIDEO|>")) >= 2  # video chunks alternate with audio chunks
 
 
-def test_batched_vllm_equals_transformers_on_every_media_variant(qwen2_5_vllm, qwen2_5_hf, av_inputs, wav_inputs, smoke):
+def test_batched_vllm_equals_transformers_on_every_media_variant(
+    qwen2_5_vllm, qwen2_5_hf, av_inputs, wav_inputs, smoke
+):
     variants = _variants(av_inputs, wav_inputs)
     requests = [question_request(QUESTION, inputs) for inputs in variants.values()]
     batched = qwen2_5_vllm.generate(requests, smoke.sampling)  # one engine call, batched
@@ -123,7 +127,9 @@ def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs,
     script = tmp_path / "qwen3_vllm.py"
     script.write_text(QWEN3_VLLM)
     proc = subprocess.run(
-        [sys.executable, str(script), str(models_dir), str(daily_omni_clip), QUESTION], capture_output=True, text=True
+        [sys.executable, str(script), str(models_dir), str(daily_omni_clip), QUESTION],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
@@ -139,16 +145,23 @@ def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs,
 def test_generate_command_writes_a_record_with_provenance(models_dir, daily_omni_clip, tmp_path):
     out = tmp_path / "record.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AURELIA_")}
-    cmd = [sys.executable, "-m", "aurelia_local.cli", "generate", str(daily_omni_clip), "--question", QUESTION,
-           "--backend", "hf", "--set", f"models_dir={models_dir}", "--set", "sampling.max_tokens=5", "--out", str(out)]  # fmt: skip
+    sets = ["--set", f"models_dir={models_dir}", "--set", "sampling.max_tokens=5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aurelia_local.cli",
+        "generate",
+        str(daily_omni_clip),
+        "--question",
+        QUESTION,
+    ]
+    cmd += ["--backend", "hf", *sets, "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "prompt    " in proc.stdout and "750 audio" in proc.stdout
     record = json.loads(out.read_text())
     assert record["generation"]["media_tokens"]["audio"] == 750
     assert len(record["generation"]["token_ids"]) == 5 and record["sampling"]["max_tokens"] == 5
-    shown = subprocess.run(
-        [sys.executable, "-m", "aurelia_local.cli", "config", "--set", f"models_dir={models_dir}",
-         "--set", "sampling.max_tokens=5"], capture_output=True, text=True, env=env,
-    ).stdout  # fmt: skip
+    config_cmd = [sys.executable, "-m", "aurelia_local.cli", "config", *sets]
+    shown = subprocess.run(config_cmd, capture_output=True, text=True, env=env).stdout
     assert f"config_hash: {record['config_hash']}" in shown

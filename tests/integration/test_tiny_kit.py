@@ -35,7 +35,9 @@ def test_same_seed_same_tensors_other_seed_other_tensors(models_dir, tmp_path):
         # tokenizers and configs are byte-identical too
         for name in ("tokenizer.json", "config.json", "open_clip_config.json"):
             if (result.path / name).exists():
-                assert (result.path / name).read_bytes() == (models_dir / "tiny" / result.path.name / name).read_bytes()
+                assert (result.path / name).read_bytes() == (
+                    models_dir / "tiny" / result.path.name / name
+                ).read_bytes()
     seed0 = _tensors(models_dir / "tiny" / "qwen2_5_omni")
     seed1 = _tensors(other.path)
     assert any(not torch.equal(seed0[k], seed1[k]) for k in seed0 if seed0[k].numel() > 1)
@@ -88,7 +90,9 @@ def test_clap_scores_audio_against_text(models_dir):
     proc = ClapProcessor.from_pretrained(folder, local_files_only=True)
     t = np.arange(48000) / 48000
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    batch = proc(text=["a tone", "speech"], audio=[tone], sampling_rate=48000, return_tensors="pt", padding=True)
+    batch = proc(
+        text=["a tone", "speech"], audio=[tone], sampling_rate=48000, return_tensors="pt", padding=True
+    )
     with torch.no_grad():
         out = model(**batch)
     assert out.logits_per_audio.shape == (1, 2)
@@ -102,7 +106,9 @@ def test_whisper_transcribes_the_real_clip(models_dir, daily_omni_wav):
 
     model = whisper.load_model(str(models_dir / "tiny" / "whisper" / "whisper.pt"), device="cpu")
     audio = read_audio(daily_omni_wav, 16000, max_seconds=5)
-    result = model.transcribe(audio, fp16=False, temperature=0.0, language="en", condition_on_previous_text=False)
+    result = model.transcribe(
+        audio, fp16=False, temperature=0.0, language="en", condition_on_previous_text=False
+    )
     assert set(result) >= {"text", "segments", "language"} and result["language"] == "en"
 
 
@@ -112,7 +118,9 @@ def test_text_llm_chats_in_transformers(models_dir):
     folder = models_dir / "tiny" / "text_llm"
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True)
-    text = tok.apply_chat_template([{"role": "user", "content": "Summarize."}], add_generation_prompt=True, tokenize=False)
+    text = tok.apply_chat_template(
+        [{"role": "user", "content": "Summarize."}], add_generation_prompt=True, tokenize=False
+    )
     assert text == "<|im_start|>user\nSummarize.<|im_end|>\n<|im_start|>assistant\n"
     ids = tok(text, return_tensors="pt")
     out = model.generate(**ids, max_new_tokens=4, do_sample=False)

@@ -11,7 +11,9 @@ def _run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProce
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AURELIA_")}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "aurelia_local.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "aurelia_local.cli", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_light_subcommands_do_not_import_torch(tmp_path: Path):

@@ -58,7 +58,9 @@ def test_models_dir_does_not_change_the_hash_but_a_model_folder_does():
 
 
 def test_values_are_typed_scalars():
-    tree = env_overrides({"AURELIA_ENGINE__ENFORCE_EAGER": "false", "AURELIA_MEDIA__NUM_FRAMES": "3", "PATH": "x"})
+    tree = env_overrides(
+        {"AURELIA_ENGINE__ENFORCE_EAGER": "false", "AURELIA_MEDIA__NUM_FRAMES": "3", "PATH": "x"}
+    )
     assert tree == {"engine": {"enforce_eager": False}, "media": {"num_frames": 3}}
 
 
