@@ -15,7 +15,10 @@ def test_tiny_roles_are_never_downloaded_and_the_network_need_is_said_first():
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("models.clip.source=ftp:somewhere", "unknown source scheme 'ftp'"), ("models.clip.source=", "no download source")],
+    [
+        ("models.clip.source=ftp:somewhere", "unknown source scheme 'ftp'"),
+        ("models.clip.source=", "no download source"),
+    ],
 )
 def test_bad_sources_are_clear_errors_before_any_network_use(override, message):
     settings = load_settings("smoke", overrides=["models.clip.tiny=false", override], environ={})
