@@ -68,15 +68,18 @@ def check_packages() -> list[Check]:
     return out
 
 
-def check_torch() -> list[Check]:
-    """Torch and torchvision import together (a CPU torch with a CUDA torchvision does not)."""
+def check_torch() -> tuple[list[Check], bool]:
+    """Torch and torchvision import together (a CPU torch with a CUDA torchvision does not).
+
+    Returns the checks and whether torch sees a CUDA device.
+    """
     try:
         proc = subprocess.run(
             [sys.executable, "-c", TORCH_PROBE], capture_output=True, text=True, timeout=300, check=False
         )
         info = json.loads(proc.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
-        return [Check("torch import", False, f"failed: {exc}", SETUP_FIX)]
+        return [Check("torch import", False, f"failed: {exc}", SETUP_FIX)], False
     cuda = f"CUDA available ({info['devices']} device(s))" if info["cuda"] else "no CUDA device (CPU mode)"
     checks = [Check("torch", True, f"{info['torch']}, {cuda}")]
     error = info.get("torchvision_error")
@@ -88,7 +91,7 @@ def check_torch() -> list[Check]:
             "torch and torchvision builds do not match; " + SETUP_FIX,
         )
     )
-    return checks
+    return checks, bool(info["cuda"])
 
 
 def check_vllm(cuda: bool) -> Check:
@@ -134,8 +137,7 @@ def check_model_folders(settings: Settings) -> list[Check]:
 def run_checks(settings: Settings, probe_torch: bool = True) -> list[Check]:
     """Run every check, in report order."""
     checks = [check_python(), *check_packages()]
-    torch_checks = check_torch() if probe_torch else []
-    cuda = any(c.name == "torch" and "CUDA available" in c.detail for c in torch_checks)
+    torch_checks, cuda = check_torch() if probe_torch else ([], False)
     checks += [*torch_checks, check_vllm(cuda), check_ffmpeg(), check_offline()]
     checks += check_model_folders(settings)
     return checks

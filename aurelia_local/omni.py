@@ -7,7 +7,7 @@ chat template.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,6 @@ class OmniRequest:
 
     messages: list[ChatMessage]
     inputs: AVInputs
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def load_av_inputs(

@@ -47,11 +47,7 @@ class HfOmni:
             counts = count_media_tokens(ids, self.processor, self.kind)
             check_media_tokens(counts, request.inputs, f"transformers prompt for {self.model_dir.name}")
             sample = sampling.temperature > 0
-            kwargs = (
-                dict(do_sample=sample, temperature=sampling.temperature, top_p=sampling.top_p)
-                if sample
-                else {}
-            )
+            extra = {"temperature": sampling.temperature, "top_p": sampling.top_p} if sample else {}
             if sample:
                 torch.manual_seed(sampling.seed)
             with torch.inference_mode():
@@ -60,7 +56,7 @@ class HfOmni:
                     use_audio_in_video=request.inputs.audio_in_video,
                     max_new_tokens=sampling.max_tokens,
                     do_sample=sample,
-                    **{k: v for k, v in kwargs.items() if k != "do_sample"},
+                    **extra,
                 )
             new = out[0, len(ids) :].tolist()
             eos = self.processor.tokenizer.eos_token_id
