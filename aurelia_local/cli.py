@@ -102,11 +102,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     record = run_generate(settings, args.video, args.question, args.audio, args.backend, args.role)
     _out(render(record))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2))
-        _out(f"record written to {args.out}")
+    _write_record(record, args.out)
     return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score captions against one sample's media."""
+    from aurelia_local.score import render, run_score
+
+    settings = _settings(args)
+    record = run_score(settings, args.video, args.caption, args.audio, args.transcript)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def _write_record(record: dict, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        _out(f"record written to {out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", default="generator", help="which profile model answers (default: generator)")
     p.add_argument("--out", type=Path, help="write the full record as JSON")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("score", help="rate captions against a video's frames and audio (1-10)")
+    _common(p)
+    p.add_argument("video", type=Path)
+    p.add_argument("--caption", action="append", required=True, help="a caption to score (repeatable)")
+    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
+    p.add_argument("--transcript", action="store_true", help="also transcribe the speech with Whisper")
+    p.add_argument("--out", type=Path, help="write the full record as JSON")
+    p.set_defaults(func=cmd_score)
     return parser
 
 

@@ -82,6 +82,15 @@ class MediaConfig(_Strict):
     video_max_pixels: int = 768 * 28 * 28
     max_audio_seconds: float = Field(default=300.0, gt=0)
     use_audio_in_video: bool = True
+    video_only: bool = Field(
+        default=False, description="Accept samples without any audio (else a missing track is an error)."
+    )
+    keyframe_fps: float = Field(default=2.0, gt=0, description="Candidate frames per second for keyframes.")
+    keyframe_candidates: int = Field(default=64, ge=2, description="At most this many candidates.")
+    keyframe_size: int = Field(default=224, ge=16, description="Shorter side of decoded candidates (px).")
+    ssim_size: int = Field(default=64, ge=8, description="Shorter side at which SSIM is computed (px).")
+    transcribe: bool = Field(default=True, description="Transcribe speech with Whisper.")
+    language: str | None = Field(default=None, description="Whisper language; None detects it.")
 
 
 class SamplingConfig(_Strict):
@@ -100,6 +109,21 @@ class LoopConfig(_Strict):
     max_rounds: int = Field(default=5, ge=1)
 
 
+class EvaluatorConfig(_Strict):
+    """How a caption is scored against the media (see ``aurelia_local.scoring.calibration``)."""
+
+    scorer: Literal["grounding", "judge", "hybrid"] = "grounding"
+    z_low: float = Field(default=-1.0, description="Distractor z-score that maps to 1.")
+    z_high: float = Field(default=4.0, description="Distractor z-score that maps to 10.")
+    std_floor: float = Field(default=0.01, gt=0, description="Least spread assumed among distractors.")
+    visual_weight: float = Field(default=0.5, ge=0, le=1, description="Visual share; audio gets the rest.")
+    judge_weight: float = Field(default=0.5, ge=0, le=1, description="Judge share of the hybrid score.")
+    audio_window_s: float = Field(default=10.0, gt=0, description="CLAP window; longer audio is split.")
+    max_audio_windows: int = Field(default=6, ge=1)
+    max_sentences: int = Field(default=8, ge=1, description="Caption sentences scored, in order.")
+    judge_max_tokens: int = Field(default=16, ge=4)
+
+
 class Settings(_Strict):
     """The whole resolved configuration of a run."""
 
@@ -110,6 +134,7 @@ class Settings(_Strict):
     media: MediaConfig = MediaConfig()
     sampling: SamplingConfig = SamplingConfig()
     loop: LoopConfig = LoopConfig()
+    evaluator: EvaluatorConfig = EvaluatorConfig()
 
     def model_path(self, role: str) -> Path:
         """Return the local folder of the model that fills ``role``."""

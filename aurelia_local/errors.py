@@ -20,3 +20,7 @@ class ModelMissingError(AureliaError):
 
 class MediaError(AureliaError):
     """A media file cannot be read or does not hold what the sample needs."""
+
+
+class ModelOutputError(AureliaError):
+    """A model's output does not parse as the structure its prompt and schema require."""

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from aurelia_local.config import MediaConfig
 from aurelia_local.errors import AureliaError, MediaError
 from aurelia_local.messages import ChatMessage, user_turn
+
+if TYPE_CHECKING:
+    from aurelia_local.media.bundle import MediaBundle
 
 
 @dataclass(frozen=True)
@@ -69,29 +72,23 @@ class OmniRequest:
     inputs: AVInputs
 
 
-def load_av_inputs(
-    video: Path | None, audio: Path | None, media: MediaConfig, num_frames: int | None = None
-) -> AVInputs:
-    """Decode ``num_frames`` uniform frames of ``video`` and the audio (separate file, else the track)."""
-    from aurelia_local.media.decode import probe, read_audio, read_frames, uniform_indices
-
-    frames, fps, wav = None, None, None
-    if video is not None:
-        info = probe(video)
-        idx = uniform_indices(info.num_frames, num_frames or media.num_frames)
-        frames = read_frames(video, idx)
-        fps = len(idx) / info.duration_s if info.duration_s > 0 else None
-    if audio is not None:
-        wav = read_audio(audio, media.audio_sample_rate, media.max_audio_seconds)
-    elif video is not None:
-        wav = read_audio(video, media.audio_sample_rate, media.max_audio_seconds)
+def bundle_inputs(bundle: MediaBundle, media: MediaConfig) -> AVInputs:
+    """Return the omni-model inputs of a decoded sample: uniform frames and 16 kHz audio."""
+    wav = bundle.audio
     if wav is not None:
         # Whole 10 ms feature frames only: vLLM and transformers count a trailing partial frame
         # differently for Qwen3-Omni (391 vs 390 audio tokens on a 30.0002 s track).
-        hop = media.audio_sample_rate // 100
+        hop = bundle.sample_rate // 100
         wav = wav[: max(hop, wav.size // hop * hop)]
-    in_video = audio is None and video is not None and media.use_audio_in_video
-    return AVInputs(frames, wav, media.audio_sample_rate, fps, in_video)
+    in_video = bundle.audio_source == "video" and media.use_audio_in_video
+    return AVInputs(bundle.frames, wav, bundle.sample_rate, bundle.frames_fps, in_video)
+
+
+def load_av_inputs(video: Path, audio: Path | None, media: MediaConfig) -> AVInputs:
+    """Decode a sample (separate audio file, else the video's track) into omni-model inputs."""
+    from aurelia_local.media.bundle import load_bundle
+
+    return bundle_inputs(load_bundle(video, audio, media), media)
 
 
 def question_request(question: str, inputs: AVInputs, system: str | None = None) -> OmniRequest:

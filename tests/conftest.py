@@ -15,8 +15,28 @@ DAILY_OMNI = SHARED_DATA / "daily_omni_mini"
 CLIP_ID = "d6b4OmUFt7I"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-snapshots", action="store_true", help="rewrite tests/snapshots/* from code")
+
+
 def pytest_sessionstart(session):
     enforce_offline()
+
+
+@pytest.fixture
+def snapshot(request):
+    """Compare text with ``tests/snapshots/NAME``; ``--update-snapshots`` is the only way to change one."""
+    update = request.config.getoption("--update-snapshots")
+
+    def check(name: str, text: str) -> None:
+        path = REPO / "tests" / "snapshots" / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        assert path.is_file(), f"no snapshot {path}; create it with --update-snapshots"
+        assert text == path.read_text(), f"{name} changed; review it, then run with --update-snapshots"
+
+    return check
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +68,27 @@ def daily_omni_clip() -> Path:
 @pytest.fixture(scope="session")
 def daily_omni_wav(daily_omni_clip) -> Path:
     return daily_omni_clip.with_name(f"{CLIP_ID}_audio.wav")
+
+
+@pytest.fixture(scope="session")
+def qwen2_5_vllm(smoke):
+    """The one in-process vLLM engine of the session (a process holds one CPU engine)."""
+    import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
+
+    from aurelia_local.backends.vllm_local import VllmOmni
+
+    return VllmOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory) -> Path:
+    """Generated clips (see ``tests/clips.py``), made once per session."""
+    from clips import shots_clip, silent_track_clip
+
+    d = tmp_path_factory.mktemp("clips")
+    shots_clip(d / "shots.mp4")
+    shots_clip(d / "no_audio.mp4", tone_hz=None)
+    shots_clip(d / "short.mp4", shot_s=0.05, rate=20)  # 4 frames, 0.2 s
+    shots_clip(d / "portrait.mp4", size="90x160", shot_s=0.5)
+    silent_track_clip(d / "silent.mp4")
+    return d

@@ -64,15 +64,23 @@ class VllmOmni:
             kwargs["distributed_executor_backend"] = "uni"
         self.llm = LLM(**kwargs)
 
-    def generate(self, requests: list[OmniRequest], sampling: SamplingConfig) -> list[Generation]:
-        """Generate for all ``requests`` in one engine call (the engine batches them)."""
+    def generate(
+        self, requests: list[OmniRequest], sampling: SamplingConfig, structured: dict | None = None
+    ) -> list[Generation]:
+        """Generate for all ``requests`` in one engine call (the engine batches them).
+
+        ``structured`` constrains the output: the fields of vLLM's ``StructuredOutputsParams``
+        (``{"json": schema}``, ``{"regex": pattern}``, ``{"choice": [...]}``).
+        """
         from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
 
         params = SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_tokens,
             seed=sampling.seed,
+            structured_outputs=StructuredOutputsParams(**structured) if structured else None,
         )
         prompts = [vllm_prompt(self.processor, r, self.media) for r in requests]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)

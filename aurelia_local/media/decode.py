@@ -12,6 +12,8 @@ import numpy as np
 
 from aurelia_local.errors import MediaError
 
+TRUNCATED = "the file may be truncated or corrupt"
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -26,7 +28,8 @@ class VideoInfo:
     has_audio: bool
 
 
-def _check_file(path: Path) -> Path:
+def check_file(path: Path) -> Path:
+    """Return ``path`` if it is a non-empty file, else raise ``MediaError`` saying what it is."""
     path = Path(path)
     if not path.exists():
         raise MediaError(f"{path}: file does not exist")
@@ -41,7 +44,7 @@ def probe(path: Path) -> VideoInfo:
     """Return container facts of a video, or raise ``MediaError`` if it holds no readable video."""
     import av
 
-    path = _check_file(path)
+    path = check_file(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -73,32 +76,53 @@ def uniform_indices(total: int, count: int) -> list[int]:
     return [min(total - 1, int((i + 0.5) * total / count)) for i in range(count)]
 
 
-def read_frames(path: Path, indices: list[int]) -> np.ndarray:
-    """Return the frames at ``indices`` as a uint8 array of shape (T, H, W, 3)."""
-    path = _check_file(path)
+def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+    """Return (width, height) with the shorter side at most ``short_side``, aspect kept, even sizes."""
+    if short_side is None or min(width, height) <= short_side:
+        return width, height
+    scale = short_side / min(width, height)
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
+def read_frames(path: Path, indices: list[int], size: tuple[int, int] | None = None) -> np.ndarray:
+    """Return the frames at ``indices`` as a uint8 array of shape (T, H, W, 3).
+
+    With ``size`` (width, height, e.g. from ``scaled_size``) the decoder scales frames while
+    decoding, which keeps memory and time small for analysis frames. A truncated file yields the
+    frames that decode; indices past the last decodable frame repeat it.
+    """
+    path = check_file(path)
+    if not indices:
+        raise MediaError(f"{path}: no frames requested")
     try:
         import decord
 
-        reader = decord.VideoReader(str(path), num_threads=1)
-        return reader.get_batch(indices).asnumpy()
+        width, height = size or (-1, -1)
+        reader = decord.VideoReader(str(path), num_threads=2, width=width, height=height)
+        last = len(reader) - 1
+        return reader.get_batch([min(i, last) for i in indices]).asnumpy()
     except Exception:  # noqa: BLE001 - decord raises bare DECORDError/RuntimeError; fall back to PyAV
-        return _read_frames_av(path, indices)
+        return _read_frames_av(path, indices, size)
 
 
-def _read_frames_av(path: Path, indices: list[int]) -> np.ndarray:
+def _read_frames_av(path: Path, indices: list[int], size: tuple[int, int] | None) -> np.ndarray:
     import av
 
     wanted = set(indices)
     found: dict[int, np.ndarray] = {}
     try:
         with av.open(str(path)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for i, frame in enumerate(container.decode(stream)):
                 if i in wanted:
-                    found[i] = frame.to_ndarray(format="rgb24")
+                    width, height = size or (frame.width, frame.height)
+                    found[i] = frame.to_ndarray(format="rgb24", width=width, height=height)
                 if i >= max(wanted):
                     break
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot decode video frames ({exc})") from None
+    except (av.error.FFmpegError, IndexError) as exc:
+        if not found:
+            raise MediaError(f"{path}: cannot decode video frames, {TRUNCATED} ({exc})") from None
     if not found:
         raise MediaError(f"{path}: no decodable video frames")
     last = found[max(found)]
@@ -112,7 +136,7 @@ def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -
     """
     import av
 
-    path = _check_file(path)
+    path = check_file(path)
     chunks: list[np.ndarray] = []
     limit = None if max_seconds is None else int(max_seconds * sample_rate)
     try:
@@ -133,7 +157,7 @@ def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -
     except MediaError:
         raise
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot decode audio ({exc})") from None
+        raise MediaError(f"{path}: cannot decode audio, {TRUNCATED} ({exc})") from None
     audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if audio.size == 0:
         raise MediaError(f"{path}: audio track holds no samples")

@@ -37,15 +37,6 @@ def wav_inputs(smoke, daily_omni_clip, daily_omni_wav):
 
 
 @pytest.fixture(scope="session")
-def qwen2_5_vllm(smoke):
-    import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
-
-    from aurelia_local.backends.vllm_local import VllmOmni
-
-    return VllmOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
-
-
-@pytest.fixture(scope="session")
 def qwen2_5_hf(smoke):
     from aurelia_local.backends.hf_omni import HfOmni
 

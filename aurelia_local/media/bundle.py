@@ -1,0 +1,152 @@
+"""One sample's decoded media, decoded once and shared by every agent and every loop round.
+
+A ``MediaBundle`` holds:
+
+- uniform frames at full resolution for the omni models (``media.num_frames``),
+- keyframes (``aurelia_local.media.keyframes``) at ``media.keyframe_size`` for CLIP,
+- the audio, mono, at 16 kHz (Whisper, Qwen omni) and 48 kHz (CLAP), from the separate audio file
+  when one is given, else from the video's own track.
+
+``load_bundle`` keeps the most recent bundles in memory, keyed by the files' identity (path, size,
+modification time) and the media settings, so a loop of five rounds decodes its sample once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from aurelia_local.config import MediaConfig
+from aurelia_local.errors import MediaError
+from aurelia_local.media.decode import VideoInfo
+
+CLAP_RATE = 48000
+SILENCE_PEAK = 1e-4  # peak amplitude below which a track counts as silent
+_CACHE: OrderedDict[str, MediaBundle] = OrderedDict()
+CACHE_SIZE = 32
+
+
+@dataclass(frozen=True, eq=False)
+class MediaBundle:
+    """Decoded media of one sample."""
+
+    key: str
+    video: Path
+    info: VideoInfo
+    frames: np.ndarray  # (T, H, W, 3) uint8, uniform over the clip
+    frame_times: tuple[float, ...]
+    keyframes: np.ndarray  # (K, h, w, 3) uint8, temporal order
+    keyframe_times: tuple[float, ...]
+    keyframe_reasons: tuple[str, ...]
+    audio: np.ndarray | None  # mono float32 at ``sample_rate``
+    audio_48k: np.ndarray | None
+    sample_rate: int
+    audio_path: Path | None
+    audio_source: Literal["file", "video"] | None
+    audio_silent: bool
+
+    @property
+    def frames_fps(self) -> float | None:
+        """Sampled frames per second of video time (what the omni processors call fps)."""
+        return len(self.frames) / self.info.duration_s if self.info.duration_s > 0 else None
+
+
+def _identity(path: Path | None) -> str:
+    if path is None:
+        return "-"
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def bundle_key(video: Path, audio: Path | None, media: MediaConfig) -> str:
+    """Return the cache key of a sample's media under ``media`` settings."""
+    from aurelia_local.media.decode import check_file
+
+    check_file(video)
+    if audio is not None:
+        check_file(audio)
+    blob = "|".join([_identity(video), _identity(audio), media.model_dump_json()])
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def load_bundle(video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:
+    """Decode (or fetch from the in-memory cache) the media of one sample.
+
+    Raises ``MediaError`` naming the file when it is missing, unreadable, holds no frames, or has
+    no audio while ``media.video_only`` is off.
+    """
+    video = Path(video)
+    audio = Path(audio) if audio is not None else None
+    key = bundle_key(video, audio, media)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    bundle = _decode(key, video, audio, media)
+    _CACHE[key] = bundle
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return bundle
+
+
+def clear_bundle_cache() -> None:
+    """Forget every cached bundle."""
+    _CACHE.clear()
+
+
+def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:
+    from aurelia_local.media.decode import probe, read_frames, scaled_size, uniform_indices
+    from aurelia_local.media.keyframes import candidate_indices, select_keyframes, to_grey
+
+    info = probe(video)
+    if info.num_frames <= 0:
+        raise MediaError(f"{video}: the video stream holds no frames")
+    idx = uniform_indices(info.num_frames, media.num_frames)
+    frames = read_frames(video, idx)
+    cands = candidate_indices(info.num_frames, info.fps, media.keyframe_fps, media.keyframe_candidates)
+    small = read_frames(video, cands, scaled_size(info.width, info.height, media.keyframe_size))
+    choice = select_keyframes(to_grey(small, media.ssim_size), media.ssim_threshold, media.max_keyframes)
+    wav48, source = _read_sample_audio(video, audio, info, media)
+    wav16 = _resample(wav48, CLAP_RATE, media.audio_sample_rate) if wav48 is not None else None
+    return MediaBundle(
+        key=key, video=video, info=info, frames=frames,
+        frame_times=tuple(i / info.fps for i in idx),
+        keyframes=small[list(choice.positions)],
+        keyframe_times=tuple(cands[p] / info.fps for p in choice.positions),
+        keyframe_reasons=choice.reasons,
+        audio=wav16, audio_48k=wav48, sample_rate=media.audio_sample_rate,
+        audio_path=audio, audio_source=source,
+        audio_silent=bool(wav48 is not None and float(np.abs(wav48).max()) < SILENCE_PEAK),
+    )  # fmt: skip
+
+
+def _read_sample_audio(
+    video: Path, audio: Path | None, info: VideoInfo, media: MediaConfig
+) -> tuple[np.ndarray | None, Literal["file", "video"] | None]:
+    from aurelia_local.media.decode import read_audio
+
+    if audio is not None:
+        return read_audio(audio, CLAP_RATE, media.max_audio_seconds), "file"
+    if info.has_audio:
+        return read_audio(video, CLAP_RATE, media.max_audio_seconds), "video"
+    if media.video_only:
+        return None, None
+    raise MediaError(
+        f"{video}: no audio track and no separate audio file; give the audio file, or set "
+        "media.video_only=true (--set media.video_only=true) to run without audio"
+    )
+
+
+def _resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    if rate_in == rate_out:
+        return wav
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate_in, rate_out)
+    return resample_poly(wav, rate_out // g, rate_in // g).astype(np.float32)

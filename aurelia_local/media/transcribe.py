@@ -1,0 +1,90 @@
+"""Speech to text with openai-whisper from a local checkpoint, cached per sample.
+
+Agents without audio input (the summarizer, text-only teachers) read what is said from here. The
+model is loaded once per process; a sample's transcript is computed once per process (keyed by
+the sample's media key and the checkpoint) and, with ``cache_dir``, kept on disk across runs.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from aurelia_local.config import Settings
+from aurelia_local.errors import ModelMissingError
+from aurelia_local.media.bundle import MediaBundle
+
+_MEMORY: dict[str, Transcript] = {}
+
+
+class Segment(BaseModel):
+    """One timed piece of speech."""
+
+    start: float
+    end: float
+    text: str
+
+
+class Transcript(BaseModel):
+    """What is said in a sample, with segment timestamps (seconds)."""
+
+    text: str
+    language: str | None
+    segments: list[Segment]
+    model: str
+
+
+def whisper_checkpoint(settings: Settings) -> Path:
+    """Return the Whisper checkpoint file the profile names, or raise naming the fix."""
+    ref = settings.models["whisper"]
+    folder = settings.model_path("whisper")
+    path = folder / ref.file if ref.file else folder
+    if not path.is_file():
+        raise ModelMissingError(
+            f"Whisper checkpoint {path} does not exist; run `aurelia models download --role whisper` "
+            "(or `aurelia models build-tiny` for the smoke profile)"
+        )
+    return path
+
+
+@lru_cache(maxsize=1)
+def _load(path: Path):
+    import whisper
+
+    return whisper.load_model(str(path), device="cpu")
+
+
+def transcribe(bundle: MediaBundle, settings: Settings, cache_dir: Path | None = None) -> Transcript | None:
+    """Return the transcript of a sample's audio, or None when it has none or transcription is off."""
+    if bundle.audio is None or not settings.media.transcribe:
+        return None
+    checkpoint = whisper_checkpoint(settings)
+    key = f"{bundle.key}-{checkpoint.stat().st_size}-{checkpoint.name}"
+    if key in _MEMORY:
+        return _MEMORY[key]
+    disk = Path(cache_dir) / f"transcript-{key}.json" if cache_dir else None
+    if disk is not None and disk.is_file():
+        _MEMORY[key] = Transcript.model_validate_json(disk.read_text())
+        return _MEMORY[key]
+    import numpy as np
+
+    result = _load(checkpoint).transcribe(
+        np.ascontiguousarray(bundle.audio, dtype=np.float32), fp16=False, temperature=0.0,
+        condition_on_previous_text=False, language=settings.media.language, verbose=None,
+    )  # fmt: skip
+    transcript = Transcript(
+        text=result["text"].strip(),
+        language=result.get("language"),
+        segments=[
+            Segment(start=s["start"], end=s["end"], text=s["text"].strip()) for s in result["segments"]
+        ],
+        model=checkpoint.name,
+    )
+    _MEMORY[key] = transcript
+    if disk is not None:
+        disk.parent.mkdir(parents=True, exist_ok=True)
+        disk.write_text(json.dumps(transcript.model_dump(), ensure_ascii=False))
+    return transcript
