@@ -117,6 +117,37 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reason(args: argparse.Namespace) -> int:
+    """Run the reasoning loop on one sample."""
+    from aurelia_local.reason import render, run_reason
+
+    settings = _settings(args)
+    record = run_reason(settings, args.video, args.question, args.audio, args.choice or None, args.answer)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    """Run the loop over a dataset, resumably."""
+    from aurelia_local.distill import TRACES, distill
+
+    overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
+    settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
+    summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress)
+    _out(
+        f"{summary['ok']} ok, {summary['errors']} errors of {summary['samples']} samples; "
+        f"mean rounds {summary['mean_rounds']}; {summary['this_run']['samples_per_s']} samples/s this run"
+    )
+    _out(f"traces in {args.out / TRACES}")
+    if args.export == "sft":
+        from aurelia_local.export import export_sft
+
+        count = export_sft(args.out / TRACES, args.out / "sft.jsonl")
+        _out(f"{count} conversations in {args.out / 'sft.jsonl'}")
+    return 1 if summary["errors"] else 0
+
+
 def _write_record(record: dict, out: Path | None) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", action="store_true", help="also transcribe the speech with Whisper")
     p.add_argument("--out", type=Path, help="write the full record as JSON")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("reason", help="run the reasoning loop on one video and question")
+    _common(p)
+    p.add_argument("video", type=Path)
+    p.add_argument("--question", required=True)
+    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
+    p.add_argument("--choice", action="append", help="a multiple-choice option, in order (repeatable)")
+    p.add_argument("--answer", help="the gold answer (option letter), for the leakage check")
+    p.add_argument("--out", type=Path, help="write the full record as JSON")
+    p.set_defaults(func=cmd_reason)
+
+    p = sub.add_parser("distill", help="run the loop over a dataset (JSONL manifest or Daily-Omni folder)")
+    _common(p)
+    p.add_argument("source", type=Path, help="a JSONL manifest, or a folder with Daily-Omni's qa.json")
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
+    p.add_argument("--limit", type=int, help="at most this many samples")
+    p.add_argument("--concurrency", type=int, help="samples in flight (default: loop.concurrency)")
+    p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_distill)
     return parser
 
 

@@ -61,7 +61,17 @@ class EngineConfig(_Strict):
     """How the vLLM engine is run."""
 
     backend: Literal["vllm_local", "vllm_server"] = "vllm_local"
-    base_urls: list[str] = Field(default_factory=list)
+    servers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="vllm_server: base URLs per role, e.g. {generator: [http://127.0.0.1:8001/v1]}.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Hosts besides loopback that server URLs may name."
+    )
+    max_retries: int = Field(default=3, ge=0, description="Retries on connection errors, with backoff.")
+    batch_window_s: float = Field(
+        default=0.01, ge=0, description="vllm_local: wait this long to gather concurrent requests."
+    )
     dtype: str = "auto"
     max_model_len: int = 32768
     max_num_seqs: int = 16
@@ -103,10 +113,16 @@ class SamplingConfig(_Strict):
 
 
 class LoopConfig(_Strict):
-    """The reasoning loop's stopping rule."""
+    """The reasoning loop: its stopping rule and how agents are asked."""
 
     tau: float = Field(default=6.0, ge=1, le=10)
     max_rounds: int = Field(default=5, ge=1)
+    max_steps: int = Field(default=8, ge=1, description="Reasoning steps the generator may write.")
+    max_step_chars: int = Field(default=400, ge=8, description="Characters per step, answer or final answer.")
+    generator_max_tokens: int = Field(default=4096, ge=16)
+    summarizer_max_tokens: int = Field(default=512, ge=8)
+    parse_retries: int = Field(default=2, ge=0, description="Re-asks after unparseable output (no round used).")
+    concurrency: int = Field(default=8, ge=1, description="Samples in flight at once in distill and eval.")
 
 
 class EvaluatorConfig(_Strict):

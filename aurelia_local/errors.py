@@ -24,3 +24,7 @@ class MediaError(AureliaError):
 
 class ModelOutputError(AureliaError):
     """A model's output does not parse as the structure its prompt and schema require."""
+
+
+class EngineError(AureliaError):
+    """An inference engine or server refused a request or could not be reached."""

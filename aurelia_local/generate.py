@@ -20,9 +20,9 @@ def load_backend(settings: Settings, role: str, backend: Backend):
     family(ref.kind)  # fails early for a role that is not filled by an omni model
     path = settings.model_path(role)
     if backend == "vllm":
-        from aurelia_local.backends.vllm_local import VllmOmni
+        from aurelia_local.backends.vllm_local import VllmLocal
 
-        return VllmOmni(path, ref, settings.engine, settings.media, seed=settings.sampling.seed)
+        return VllmLocal(path, ref, settings.engine, settings.media, seed=settings.sampling.seed)
     from aurelia_local.backends.hf_omni import HfOmni
 
     return HfOmni(path, ref, settings.media)

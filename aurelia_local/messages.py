@@ -56,6 +56,10 @@ class ChatMessage(BaseModel):
                 parts.append({"type": part.type, part.type: part.url or ""})
         return {"role": self.role, "content": parts}
 
+    def text(self) -> str:
+        """Return the message's text parts joined (for text-only models)."""
+        return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
+
     def to_openai(self) -> dict[str, Any]:
         """Return the message in OpenAI chat form (``video_url`` / ``audio_url`` parts)."""
         parts = []

@@ -14,3 +14,12 @@ class Generation(BaseModel):
     prompt_tokens: int
     media_tokens: dict[str, int]
     finish_reason: str | None = None
+
+
+class Reasoning(BaseModel):
+    """The generator's structured output: numbered steps, an answer per step, a final answer."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    steps: list[str]
+    step_answers: list[str]
+    final_answer: str

@@ -75,9 +75,9 @@ def qwen2_5_vllm(smoke):
     """The one in-process vLLM engine of the session (a process holds one CPU engine)."""
     import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
 
-    from aurelia_local.backends.vllm_local import VllmOmni
+    from aurelia_local.backends.vllm_local import VllmLocal
 
-    return VllmOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
+    return VllmLocal(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,11 @@ answers every attribute, ``__dict__`` included, with a wrapped C function, so th
 ``AttributeError: '_lib_fn_wrapper' object has no attribute 'get'`` whenever Whisper or librosa was
 imported before the engine started. Dunder look-ups on that wrapper are never C symbols; making them
 raise ``AttributeError`` fixes the scan and changes nothing else.
+
+vLLM's Qwen omni input parser resamples audio with torchaudio by default. torchaudio is not
+installed on CPU machines (its wheel is a CUDA build that fails to load there), so a server asked to
+take the audio from a video (44.1 kHz tracks) fails; ``use_scipy_audio_resampler`` switches the
+default to scipy when torchaudio cannot be imported.
 """
 
 from __future__ import annotations
@@ -30,4 +35,19 @@ def patch_llvmlite_ffi() -> bool:
 
     __getattr__._aurelia_patched = True
     wrapper.__getattr__ = __getattr__
+    return True
+
+
+def use_scipy_audio_resampler() -> bool:
+    """Make vLLM resample audio with scipy when torchaudio is unavailable; return True if switched."""
+    try:
+        import torchaudio  # noqa: F401
+
+        return False
+    except Exception:  # noqa: BLE001 - any import failure means torchaudio cannot resample here
+        pass
+    from vllm.multimodal.parse import MultiModalDataParser
+
+    defaults = MultiModalDataParser.__init__.__kwdefaults__
+    defaults["audio_resample_method"] = "scipy"
     return True

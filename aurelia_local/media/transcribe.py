@@ -8,6 +8,7 @@ the sample's media key and the checkpoint) and, with ``cache_dir``, kept on disk
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from aurelia_local.errors import ModelMissingError
 from aurelia_local.media.bundle import MediaBundle
 
 _MEMORY: dict[str, Transcript] = {}
+# openai-whisper keeps decoding state in hooks on the model: one transcription at a time.
+_LOCK = threading.Lock()
 
 
 class Segment(BaseModel):
@@ -61,6 +64,11 @@ def transcribe(bundle: MediaBundle, settings: Settings, cache_dir: Path | None =
     """Return the transcript of a sample's audio, or None when it has none or transcription is off."""
     if bundle.audio is None or not settings.media.transcribe:
         return None
+    with _LOCK:
+        return _transcribe(bundle, settings, cache_dir)
+
+
+def _transcribe(bundle: MediaBundle, settings: Settings, cache_dir: Path | None) -> Transcript:
     checkpoint = whisper_checkpoint(settings)
     key = f"{bundle.key}-{checkpoint.stat().st_size}-{checkpoint.name}"
     if key in _MEMORY:

@@ -19,7 +19,7 @@ def build_scorer(settings: Settings, judge_engine=None) -> Scorer:
     """Return the scorer named by ``settings.evaluator.scorer``.
 
     ``judge_engine`` is the omni engine the ``judge`` and ``hybrid`` scorers call (anything with
-    ``generate(requests, sampling, structured=...)``, e.g. ``VllmOmni``).
+    ``generate(requests, sampling, structured=...)``, e.g. ``VllmLocal``).
     """
     from aurelia_local.errors import ConfigError
 

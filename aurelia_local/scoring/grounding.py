@@ -10,6 +10,7 @@ sub-scores are combined by ``evaluator.visual_weight``.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -51,6 +52,7 @@ class GroundingScorer:
             "audio": self.clap.embed_texts(list(DISTRACTORS)),
         }
         self._media: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()  # the loop scores from worker threads
 
     def media_embeddings(self, bundle: MediaBundle) -> dict[str, np.ndarray]:
         """Pooled keyframe and audio embeddings of a sample (computed once, then cached)."""
@@ -88,8 +90,9 @@ class GroundingScorer:
 
     def score(self, items: Sequence[tuple[MediaBundle, str]]) -> list[Score]:
         """Score every ``(media, caption)`` pair; captions are embedded in one batch."""
-        texts = self.caption_embeddings([caption for _, caption in items])
-        return [self._score_one(bundle, text) for (bundle, _), text in zip(items, texts, strict=True)]
+        with self._lock:
+            texts = self.caption_embeddings([caption for _, caption in items])
+            return [self._score_one(bundle, text) for (bundle, _), text in zip(items, texts, strict=True)]
 
     def _score_one(self, bundle: MediaBundle, text: dict[str, np.ndarray] | None) -> Score:
         if text is None:

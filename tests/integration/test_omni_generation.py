@@ -94,7 +94,7 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(
 QWEN3_VLLM = """
 import json, sys
 from pathlib import Path
-from aurelia_local.backends.vllm_local import VllmOmni
+from aurelia_local.backends.vllm_local import VllmLocal
 from aurelia_local.config import ModelRef, load_settings
 from aurelia_local.omni import load_av_inputs, question_request
 
@@ -103,7 +103,7 @@ if __name__ == "__main__":
     s = load_settings("smoke", overrides=[f"models_dir={models}"], environ={})
     ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
     request = question_request(question, load_av_inputs(Path(clip), None, s.media))
-    g = VllmOmni(s.models_dir / ref.folder, ref, s.engine, s.media).generate([request], s.sampling)[0]
+    g = VllmLocal(s.models_dir / ref.folder, ref, s.engine, s.media).generate([request], s.sampling)[0]
     print("RESULT " + g.model_dump_json())
 """
 

@@ -1,0 +1,183 @@
+"""``aurelia distill``: the loop over a dataset, many samples in flight, resumable, one record each.
+
+Output folder:
+
+- ``traces.jsonl``: one record per sample, ``status`` ``ok`` (every round, r*, provenance) or
+  ``error`` (the reason). Appended and flushed as samples finish.
+- ``checkpoints.sqlite``: LangGraph's checkpoint of every sample in flight. After an interruption
+  (Ctrl-C, kill -9, a server that went away) the same command skips finished samples and resumes
+  unfinished ones from their last completed step: nothing lost, nothing done twice.
+- ``resolved_config.yaml`` and ``summary.json``.
+
+An unreachable engine stops the run (progress kept) instead of failing every remaining sample.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aurelia_local.config import Settings, config_hash, dump_settings
+from aurelia_local.datasets import Sample, SampleError, iter_samples
+from aurelia_local.errors import AureliaError, ConfigError, EngineError
+
+TRACES = "traces.jsonl"
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Read a JSONL results file; a torn last line (the process was killed mid-write) is dropped."""
+    if not path.is_file():
+        return []
+    records = []
+    lines = path.read_bytes().split(b"\n")
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines) - 1 and any(x.strip() for x in lines[number + 1 :]):
+                raise AureliaError(f"{path}: line {number + 1} is not JSON; the file was edited?") from None
+    return records
+
+
+class RecordWriter:
+    """Appends records to a JSONL file, one flushed and fsynced line each."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+            with path.open("rb+") as handle:  # drop a torn last line before appending
+                data = handle.read()
+                handle.seek(0)
+                handle.truncate()
+                handle.write(data[: data.rfind(b"\n") + 1])
+        self.handle = path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record durably."""
+        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        self.handle.close()
+
+
+def thread_id(sample: Sample, settings: Settings) -> str:
+    """The checkpoint key of a sample: the same sample under other settings is other work."""
+    from aurelia_graphs.prompts import PROMPT_VERSION
+
+    return f"{sample.id}|{config_hash(settings)}|{PROMPT_VERSION}"
+
+
+def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[Sample | SampleError]:
+    for item in items:
+        if item.id is not None and item.id in done:
+            continue
+        if isinstance(item, SampleError) and f"error:{item.where}" in done:
+            continue
+        yield item
+
+
+def distill(settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True) -> dict:
+    """Run the loop over ``source`` into ``out``; return the run summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume_config(out, settings)
+    return asyncio.run(_distill(settings, source, out, limit, progress))
+
+
+def _check_resume_config(out: Path, settings: Settings) -> None:
+    resolved = out / "resolved_config.yaml"
+    if resolved.is_file():
+        import yaml
+
+        previous = yaml.safe_load(resolved.read_text()).get("config_hash")
+        if previous != config_hash(settings):
+            raise ConfigError(
+                f"{out} holds a run with config hash {previous}, this run has {config_hash(settings)}; "
+                "use another --out folder (or the same settings to resume)"
+            )
+    resolved.write_text(dump_settings(settings))
+
+
+async def _distill(settings: Settings, source: Path, out: Path, limit: int | None, progress: bool) -> dict:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from tqdm import tqdm
+
+    from aurelia_local.loop import compile_loop, error_record, open_loop, run_sample
+
+    traces = out / TRACES
+    previous = read_records(traces)
+    done = {r["id"] for r in previous if r.get("id") is not None}
+    done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
+    items = list(_take(_pending(iter_samples(source), done), limit, len(previous)))
+    writer = RecordWriter(traces)
+    stats = {"ok": 0, "error": 0, "rounds": 0}
+    bar = tqdm(total=len(items), unit="sample", disable=not progress, desc="distill")
+    start = time.perf_counter()
+    try:
+        async with AsyncSqliteSaver.from_conn_string(str(out / "checkpoints.sqlite")) as saver:
+            graph = compile_loop(saver)
+            async with open_loop(settings) as ctx:
+                gate = asyncio.Semaphore(settings.loop.concurrency)
+
+                async def one(item: Sample | SampleError) -> None:
+                    async with gate:
+                        record = await _run_one(graph, ctx, item, settings, run_sample, error_record)
+                    writer.write(record)
+                    stats[record["status"]] += 1
+                    stats["rounds"] += len(record.get("rounds", []))
+                    bar.update(1)
+                    bar.set_postfix(rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}",
+                                    errors=stats["error"])  # fmt: skip
+
+                await asyncio.gather(*(one(item) for item in items))
+    finally:
+        bar.close()
+        writer.close()
+    seconds = time.perf_counter() - start
+    summary = _summary(read_records(traces), seconds, stats, settings)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _take(items: Iterator, limit: int | None, already: int) -> Iterator:
+    for count, item in enumerate(items):
+        if limit is not None and count + already >= limit:
+            return
+        yield item
+
+
+async def _run_one(graph, ctx, item, settings, run_sample, error_record) -> dict[str, Any]:
+    if isinstance(item, SampleError):
+        return error_record(item.id, item.where, item.error, settings)
+    try:
+        return await run_sample(graph, ctx, item, thread_id(item, settings))
+    except EngineError:
+        raise  # the engine is gone: stop, keep progress, resume later
+    except AureliaError as exc:
+        return error_record(item.id, str(item.video), exc, settings)
+    except Exception as exc:  # noqa: BLE001 - one broken sample must not end the run; recorded
+        return error_record(item.id, str(item.video), exc, settings)
+
+
+def _summary(records: list[dict], seconds: float, stats: dict, settings: Settings) -> dict:
+    ok = [r for r in records if r.get("status") == "ok"]
+    return {
+        "samples": len(records),
+        "ok": len(ok),
+        "errors": len(records) - len(ok),
+        "this_run": {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
+                     "samples_per_s": round((stats["ok"] + stats["error"]) / seconds, 3) if seconds else None},
+        "mean_rounds": round(sum(len(r["rounds"]) for r in ok) / len(ok), 3) if ok else None,
+        "passed_threshold": sum(r["stop_reason"] == "threshold" for r in ok),
+        "leaked": sum(r["leakage"]["leaked"] for r in ok),
+        "config_hash": config_hash(settings),
+    }  # fmt: skip

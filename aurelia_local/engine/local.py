@@ -1,0 +1,70 @@
+"""The in-process engine behind an async interface that gathers concurrent requests into batches.
+
+Samples in flight call ``generate`` independently; requests that arrive while the engine is busy,
+or within ``batch_window_s`` of each other, go to vLLM together in one ``LLM.generate`` call, so
+concurrent samples share the engine's batches instead of queueing one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aurelia_local.backends.vllm_local import EngineRequest, VllmLocal
+from aurelia_local.types import Generation
+
+
+class LocalEngine:
+    """Async, batching front of one in-process ``VllmLocal``."""
+
+    def __init__(self, backend: VllmLocal, batch_window_s: float = 0.01):
+        self.backend = backend
+        self.model_id = backend.model_id
+        self.window = batch_window_s
+        self._queue: asyncio.Queue | None = None
+        self._worker: asyncio.Task | None = None
+        self.batch_sizes: list[int] = []  # every engine call's batch size, for benchmarks and tests
+
+    async def generate(self, items: list[EngineRequest]) -> list[Generation]:
+        """Queue ``items`` and wait for their generations (in order)."""
+        if self._worker is None or self._worker.done():
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.create_task(self._run())
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in items]
+        for item, future in zip(items, futures, strict=True):
+            self._queue.put_nowait((item, future))
+        return list(await asyncio.gather(*futures))
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            await asyncio.sleep(self.window)
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            items = [item for item, _ in batch]
+            self.batch_sizes.append(len(items))
+            try:
+                results = await asyncio.to_thread(self.backend.generate_many, items)
+            except Exception:  # noqa: BLE001 - one bad request must not fail the others: isolate it
+                await self._one_by_one(batch)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _one_by_one(self, batch: list) -> None:
+        for item, future in batch:
+            try:
+                result = (await asyncio.to_thread(self.backend.generate_many, [item]))[0]
+            except Exception as exc:  # noqa: BLE001 - handed to the caller that sent this request
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            if not future.done():
+                future.set_result(result)
+
+    async def aclose(self) -> None:
+        """Stop the batching worker."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None

