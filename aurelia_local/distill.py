@@ -19,6 +19,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,16 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
         yield item
 
 
-def distill(settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True) -> dict:
-    """Run the loop over ``source`` into ``out``; return the run summary."""
+def distill(
+    settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True, ctx=None
+) -> dict:
+    """Run the loop over ``source`` into ``out``; return the run summary.
+
+    ``ctx`` reuses an open ``LoopContext`` (engines already loaded) instead of opening one.
+    """
     out.mkdir(parents=True, exist_ok=True)
     _check_resume_config(out, settings)
-    return asyncio.run(_distill(settings, source, out, limit, progress))
+    return asyncio.run(_distill(settings, source, out, limit, progress, ctx))
 
 
 def _check_resume_config(out: Path, settings: Settings) -> None:
@@ -107,7 +113,7 @@ def _check_resume_config(out: Path, settings: Settings) -> None:
     resolved.write_text(dump_settings(settings))
 
 
-async def _distill(settings: Settings, source: Path, out: Path, limit: int | None, progress: bool) -> dict:
+async def _distill(settings: Settings, source: Path, out: Path, limit: int | None, progress: bool, ctx) -> dict:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from tqdm import tqdm
 
@@ -125,7 +131,7 @@ async def _distill(settings: Settings, source: Path, out: Path, limit: int | Non
     try:
         async with AsyncSqliteSaver.from_conn_string(str(out / "checkpoints.sqlite")) as saver:
             graph = compile_loop(saver)
-            async with open_loop(settings) as ctx:
+            async with _context(settings, ctx, open_loop) as ctx:
                 gate = asyncio.Semaphore(settings.loop.concurrency)
 
                 async def one(item: Sample | SampleError) -> None:
@@ -146,6 +152,15 @@ async def _distill(settings: Settings, source: Path, out: Path, limit: int | Non
     summary = _summary(read_records(traces), seconds, stats, settings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+@asynccontextmanager
+async def _context(settings: Settings, ctx, open_loop):
+    if ctx is not None:
+        yield ctx
+        return
+    async with open_loop(settings) as opened:
+        yield opened
 
 
 def _take(items: Iterator, limit: int | None, already: int) -> Iterator:

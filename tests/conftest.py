@@ -92,3 +92,22 @@ def clip_dir(tmp_path_factory) -> Path:
     shots_clip(d / "portrait.mp4", size="90x160", shot_s=0.5)
     silent_track_clip(d / "silent.mp4")
     return d
+
+
+@pytest.fixture(scope="session")
+def summarizer_vllm(smoke, qwen2_5_vllm):
+    """The tiny text LLM in vLLM (the session's second engine gets its own worker process)."""
+    from aurelia_local.backends.vllm_local import VllmLocal
+
+    return VllmLocal(smoke.model_path("summarizer"), smoke.models["summarizer"], smoke.engine, smoke.media)
+
+
+@pytest.fixture(scope="session")
+def loop_ctx(smoke, qwen2_5_vllm, summarizer_vllm):
+    """A loop context on the session's engines and the grounding scorer (tests replace its settings)."""
+    from aurelia_graphs.context import LoopContext
+    from aurelia_local.engine.local import LocalEngine
+    from aurelia_local.scoring.grounding import GroundingScorer
+
+    models = {r: smoke.models[r].folder for r in ("generator", "summarizer", "clip", "clap")}
+    return LoopContext(smoke, LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm), GroundingScorer(smoke), models)

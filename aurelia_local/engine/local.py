@@ -22,14 +22,17 @@ class LocalEngine:
         self.window = batch_window_s
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.batch_sizes: list[int] = []  # every engine call's batch size, for benchmarks and tests
 
     async def generate(self, items: list[EngineRequest]) -> list[Generation]:
         """Queue ``items`` and wait for their generations (in order)."""
-        if self._worker is None or self._worker.done():
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done() or self._loop is not loop:
+            # a worker belongs to one event loop; each asyncio.run() gets its own
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._run())
-        loop = asyncio.get_running_loop()
+            self._loop = loop
         futures = [loop.create_future() for _ in items]
         for item, future in zip(items, futures, strict=True):
             self._queue.put_nowait((item, future))
@@ -65,6 +68,6 @@ class LocalEngine:
 
     async def aclose(self) -> None:
         """Stop the batching worker."""
-        if self._worker is not None:
+        if self._worker is not None and self._loop is asyncio.get_running_loop():
             self._worker.cancel()
-            self._worker = None
+        self._worker = None

@@ -1,0 +1,129 @@
+"""The whole loop on CPU with the tiny kit and the in-process engines; distill, resume, export."""
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from aurelia_local.datasets import Sample
+from aurelia_local.loop import compile_loop, run_sample
+
+pytestmark = pytest.mark.engine
+QUESTION = "Which visual-audio pair occurs at the very beginning of the video?"
+CHOICES = ["Construction site overview", "Detailed sign graphic", "Instructor in PPE", "Excavator movement"]
+
+
+def _with(ctx, **loop):
+    settings = ctx.settings.model_copy(update={"loop": ctx.settings.loop.model_copy(update=loop)})
+    return dataclasses.replace(ctx, settings=settings)
+
+
+def _sample(clip, n=0):
+    return Sample(id=f"s{n}", question=f"{QUESTION} ({n})", video=clip, choices=CHOICES, answer="B")
+
+
+def test_forced_low_score_runs_exactly_t_rounds_and_picks_the_best(loop_ctx, daily_omni_clip):
+    ctx = _with(loop_ctx, tau=10, max_rounds=3)
+    record = asyncio.run(run_sample(compile_loop(), ctx, _sample(daily_omni_clip)))
+    rounds = record["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2, 3] and record["stop_reason"] == "max_rounds"
+    values = [r["score"]["value"] for r in rounds]
+    assert record["best_round"] == values.index(max(values)) + 1 and record["score"] == max(values)
+    assert record["reasoning_steps"] == rounds[record["best_round"] - 1]["reasoning"]["steps"]
+    for r in rounds:
+        assert r["tokens"]["generator"]["audio"] > 0 and r["tokens"]["generator"]["video"] > 0
+        assert set(r["seconds"]) == {"generate", "summarize", "evaluate"} and r["caption"]
+        assert 1 <= len(r["reasoning"]["steps"]) <= ctx.settings.loop.max_steps
+    assert [r["feedback_used"] for r in rounds] == [False, True, True]
+    assert record["prompt_version"] and record["config_hash"] and record["models"]["generator"]
+    assert set(record["leakage"]) == {"gold", "options", "leaked"}
+
+
+def test_a_passing_score_stops_after_one_round(loop_ctx, daily_omni_clip):
+    record = asyncio.run(run_sample(compile_loop(), _with(loop_ctx, tau=1), _sample(daily_omni_clip)))
+    assert len(record["rounds"]) == 1 and record["stop_reason"] == "threshold" and record["best_round"] == 1
+
+
+def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
+    ctx = _with(loop_ctx, tau=1)
+    engine = ctx.generator
+    before = len(engine.batch_sizes)
+
+    async def main():
+        graph = compile_loop()
+        return await asyncio.gather(*(run_sample(graph, ctx, _sample(daily_omni_clip, n)) for n in range(4)))
+
+    records = asyncio.run(main())
+    assert [r["id"] for r in records] == ["s0", "s1", "s2", "s3"]
+    assert max(engine.batch_sizes[before:]) >= 2  # requests of different samples went out together
+
+
+def _manifest(tmp_path, clip):
+    lines = [json.dumps({"id": f"q{i}", "question": f"{QUESTION} {i}", "video": str(clip),
+                         "choices": CHOICES, "answer": "B"}) for i in range(3)]  # fmt: skip
+    lines.insert(1, '{"id": "broken", "question": ')
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _comparable(record):
+    record = {k: v for k, v in record.items() if k != "seconds"}
+    record["rounds"] = [{k: v for k, v in r.items() if k != "seconds"} for r in record.get("rounds", [])]
+    return record
+
+
+def test_distill_killed_part_way_resumes_and_matches_an_uninterrupted_run(
+    loop_ctx, daily_omni_clip, models_dir, tmp_path
+):
+    from aurelia_local.distill import distill, read_records
+
+    ctx = _with(loop_ctx, max_rounds=2, concurrency=1)
+    manifest = _manifest(tmp_path, daily_omni_clip)
+    whole = distill(ctx.settings, manifest, tmp_path / "whole", progress=False, ctx=ctx)
+    assert (whole["ok"], whole["errors"]) == (3, 1)
+    reference = {r["id"]: r for r in read_records(tmp_path / "whole" / "traces.jsonl")}
+    assert reference[None]["status"] == "error" and "not valid JSON" in reference[None]["error"]
+
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "aurelia_local.cli", "distill", str(manifest), "--out", str(out),
+           "--set", f"models_dir={models_dir}", "--set", "loop.max_rounds=2", "--concurrency", "1",
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    traces = out / "traces.jsonl"
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if traces.is_file() and len(read_records(traces)) >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = read_records(traces)
+    assert 2 <= len(before) < 4, "the run was not interrupted part-way"
+
+    resumed = distill(ctx.settings, manifest, out, progress=False, ctx=ctx)
+    after = read_records(traces)
+    assert resumed["this_run"]["ok"] + resumed["this_run"]["errors"] == 4 - len(before)
+    ids = [r["id"] for r in after]
+    assert len(ids) == len(set(ids)) == 4
+    for record in after:
+        assert _comparable(record) == _comparable(reference[record["id"]])
+
+
+def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_path):
+    from aurelia_local.distill import distill
+    from aurelia_local.export import SftRecord, export_sft
+
+    ctx = _with(loop_ctx, tau=1)
+    distill(ctx.settings, _manifest(tmp_path, daily_omni_clip), tmp_path / "run", progress=False, ctx=ctx)
+    count = export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl")
+    rows = [SftRecord.model_validate_json(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    assert count == len(rows) == 3
+    assert rows[0].messages[0].content.startswith("<video>") and "<think>" in rows[0].messages[1].content
+    assert rows[0].videos == [str(daily_omni_clip)]
