@@ -121,7 +121,9 @@ class LoopConfig(_Strict):
     max_step_chars: int = Field(default=400, ge=8, description="Characters per step, answer or final answer.")
     generator_max_tokens: int = Field(default=4096, ge=16)
     summarizer_max_tokens: int = Field(default=512, ge=8)
-    parse_retries: int = Field(default=2, ge=0, description="Re-asks after unparseable output (no round used).")
+    parse_retries: int = Field(
+        default=2, ge=0, description="Re-asks after unparseable output (no round used)."
+    )
     concurrency: int = Field(default=8, ge=1, description="Samples in flight at once in distill and eval.")
 
 

@@ -109,7 +109,9 @@ def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
     try:
         records: list[dict[str, Any]] = json.loads(qa.read_text())
     except FileNotFoundError:
-        raise AureliaError(f"{qa} does not exist: expected the Daily-Omni layout (qa.json + Videos/)") from None
+        raise AureliaError(
+            f"{qa} does not exist: expected the Daily-Omni layout (qa.json + Videos/)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise AureliaError(f"{qa} is not valid JSON: {exc}") from None
     counts: dict[str, int] = {}

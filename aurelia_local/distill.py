@@ -113,7 +113,9 @@ def _check_resume_config(out: Path, settings: Settings) -> None:
     resolved.write_text(dump_settings(settings))
 
 
-async def _distill(settings: Settings, source: Path, out: Path, limit: int | None, progress: bool, ctx) -> dict:
+async def _distill(
+    settings: Settings, source: Path, out: Path, limit: int | None, progress: bool, ctx
+) -> dict:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from tqdm import tqdm
 
@@ -185,12 +187,13 @@ async def _run_one(graph, ctx, item, settings, run_sample, error_record) -> dict
 
 def _summary(records: list[dict], seconds: float, stats: dict, settings: Settings) -> dict:
     ok = [r for r in records if r.get("status") == "ok"]
+    done = stats["ok"] + stats["error"]
     return {
         "samples": len(records),
         "ok": len(ok),
         "errors": len(records) - len(ok),
         "this_run": {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
-                     "samples_per_s": round((stats["ok"] + stats["error"]) / seconds, 3) if seconds else None},
+                     "samples_per_s": round(done / seconds, 3) if seconds else None},
         "mean_rounds": round(sum(len(r["rounds"]) for r in ok) / len(ok), 3) if ok else None,
         "passed_threshold": sum(r["stop_reason"] == "threshold" for r in ok),
         "leaked": sum(r["leakage"]["leaked"] for r in ok),

@@ -7,7 +7,6 @@ reasoning and the answer, and the media paths beside them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,10 @@ def sft_record(trace: dict[str, Any]) -> SftRecord:
         id=trace["id"],
         messages=[
             SftMessage(role="user", content=f"{media}{trace['query']}{options}"),
-            SftMessage(role="assistant", content=f"<think>\n{steps}\n</think>\n<answer>{best['final_answer']}</answer>"),
+            SftMessage(
+                role="assistant",
+                content=f"<think>\n{steps}\n</think>\n<answer>{best['final_answer']}</answer>",
+            ),
         ],
         videos=[trace["video_path"]],
         audios=[trace["audio_path"]] if trace.get("audio_path") else [],

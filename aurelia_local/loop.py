@@ -35,7 +35,8 @@ async def open_loop(settings: Settings):
     async with open_agent_engines(settings, roles) as engines:
         bridge = SyncBridge(engines["judge"], asyncio.get_running_loop()) if judge else None
         scorer = await asyncio.to_thread(build_scorer, settings, bridge)
-        models = {role: settings.models[role].folder for role in roles + scorer_roles(settings)}
+        used = roles + scorer_roles(settings) + (["whisper"] if settings.media.transcribe else [])
+        models = {role: settings.models[role].folder for role in used}
         yield LoopContext(settings, engines["generator"], engines["summarizer"], scorer, models)
 
 

@@ -11,13 +11,19 @@ from aurelia_local.datasets import Sample
 
 
 def run_reason(
-    settings: Settings, video: Path, question: str, audio: Path | None = None, choices: list[str] | None = None,
+    settings: Settings,
+    video: Path,
+    question: str,
+    audio: Path | None = None,
+    choices: list[str] | None = None,
     answer: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Run the loop on one sample and return its trace record."""
     from aurelia_local.loop import compile_loop, open_loop, run_sample
 
-    sample = Sample(id=Path(video).stem, question=question, video=video, audio=audio, choices=choices, answer=answer)
+    sample = Sample(
+        id=Path(video).stem, question=question, video=video, audio=audio, choices=choices, answer=answer
+    )
 
     async def main() -> dict[str, Any]:
         async with open_loop(settings) as ctx:
@@ -47,6 +53,7 @@ def render(record: dict[str, Any]) -> str:
         f"stopped: {record['stop_reason']}){'  LEAKAGE: ' + str(leak) if leak['leaked'] else ''}",
         *(f"  {i}. {step}" for i, step in enumerate(record["reasoning_steps"], 1)),
         f"models    {', '.join(f'{k} {v}' for k, v in record['models'].items())}",
-        f"config    profile {record['profile']}, prompts {record['prompt_version']}, hash {record['config_hash']}",
+        f"config    profile {record['profile']}, prompts {record['prompt_version']}, "
+        f"hash {record['config_hash']}",
     ]
     return "\n".join(lines)

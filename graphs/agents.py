@@ -9,14 +9,14 @@ import time
 
 from pydantic import ValidationError
 
+from aurelia_graphs.context import LoopContext
+from aurelia_graphs.prompts import SUMMARIZER_SYSTEM, reasoning_pattern
 from aurelia_local.backends.vllm_local import EngineRequest
 from aurelia_local.errors import ModelOutputError
 from aurelia_local.media.bundle import MediaBundle
 from aurelia_local.messages import user_turn
 from aurelia_local.omni import AVInputs, OmniRequest, bundle_inputs, question_request
 from aurelia_local.types import Generation, Reasoning
-from aurelia_graphs.context import LoopContext
-from aurelia_graphs.prompts import SUMMARIZER_SYSTEM, reasoning_pattern
 
 
 def parse_reasoning(text: str) -> Reasoning:

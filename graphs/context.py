@@ -13,8 +13,11 @@ from aurelia_local.config import Settings
 
 @dataclass
 class LoopContext:
-    """What every node may use. ``generator`` and ``summarizer`` are async engines
-    (``generate(list[EngineRequest])``); ``scorer`` is an ``aurelia_local.scoring`` scorer."""
+    """What every node may use.
+
+    ``generator`` and ``summarizer`` are async engines (``generate(list[EngineRequest])``);
+    ``scorer`` is an ``aurelia_local.scoring`` scorer.
+    """
 
     settings: Settings
     generator: Any

@@ -12,13 +12,13 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from aurelia_local.datasets import Sample
-from aurelia_local.leakage import find_leakage
-from aurelia_local.media.bundle import MediaBundle, load_bundle
 from aurelia_graphs import prompts, routing
 from aurelia_graphs.agents import ask_generator, ask_summarizer, token_counts
 from aurelia_graphs.context import LoopContext
 from aurelia_graphs.state import LoopState
+from aurelia_local.datasets import Sample
+from aurelia_local.leakage import find_leakage
+from aurelia_local.media.bundle import MediaBundle, load_bundle
 
 
 async def _bundle(state: LoopState, ctx: LoopContext) -> tuple[Sample, MediaBundle]:

@@ -21,7 +21,9 @@ _FORMAT = (
     "one answer per step."
 )
 
-GENERATOR = "Watch the video and listen to its audio, then answer the question.\n\n{question_block}\n\n" + _FORMAT
+GENERATOR = (
+    "Watch the video and listen to its audio, then answer the question.\n\n{question_block}\n\n" + _FORMAT
+)
 
 FEEDBACK = (
     "Your previous reasoning for this question was checked against the video and audio. A caption "
@@ -114,6 +116,6 @@ def reasoning_pattern(max_steps: int, max_chars: int) -> str:
     budget on whitespace inside the object (measured with the tiny kit); this pattern allows one
     exact layout, bounded strings and no control characters, and always parses as ``Reasoning``.
     """
-    text = r'"[^"\\\x00-\x1f]{1,%d}"' % max_chars
-    array = r"\[%s(, %s){0,%d}\]" % (text, text, max_steps - 1)
-    return r'\{"steps": %s, "step_answers": %s, "final_answer": %s\}' % (array, array, text)
+    text = '"[^"\\\\\\x00-\\x1f]{1,' + str(max_chars) + '}"'
+    array = "\\[" + text + "(, " + text + "){0," + str(max_steps - 1) + "}\\]"
+    return '\\{"steps": ' + array + ', "step_answers": ' + array + ', "final_answer": ' + text + "\\}"

@@ -110,4 +110,57 @@ def loop_ctx(smoke, qwen2_5_vllm, summarizer_vllm):
     from aurelia_local.scoring.grounding import GroundingScorer
 
     models = {r: smoke.models[r].folder for r in ("generator", "summarizer", "clip", "clap")}
-    return LoopContext(smoke, LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm), GroundingScorer(smoke), models)
+    return LoopContext(
+        smoke, LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm), GroundingScorer(smoke), models
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def agent_servers(smoke, tmp_path_factory):
+    """The generator and summarizer behind vLLM's OpenAI server on 127.0.0.1, started once."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from aurelia_local.serve_args import server_flags
+
+    logs = tmp_path_factory.mktemp("servers")
+    urls, procs = {}, []
+    for role in ("generator", "summarizer"):
+        port = _free_port()
+        cmd = [sys.executable, "-m", "aurelia_local.serve", *server_flags(smoke, role), "--host", "127.0.0.1",
+               "--port", str(port)]  # fmt: skip
+        log = (logs / f"{role}.log").open("w")
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+        urls[role] = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 600
+    try:
+        for role, url in urls.items():
+            while True:
+                try:
+                    if httpx.get(url.removesuffix("/v1") + "/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.time() > deadline or any(p.poll() is not None for p in procs):
+                    pytest.fail(f"{role} server did not start; see {logs / (role + '.log')}")
+                time.sleep(1)
+        yield urls
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -37,7 +37,9 @@ def _local_engine(settings: Settings, role: str, cache: dict[str, Any]):
 
     path = settings.model_path(role)
     if str(path) not in cache:  # roles that share a model folder share one engine
-        backend = VllmLocal(path, settings.models[role], settings.engine, settings.media, settings.sampling.seed)
+        backend = VllmLocal(
+            path, settings.models[role], settings.engine, settings.media, settings.sampling.seed
+        )
         cache[str(path)] = LocalEngine(backend, settings.engine.batch_window_s)
     return cache[str(path)]
 

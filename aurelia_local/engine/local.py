@@ -8,6 +8,7 @@ concurrent samples share the engine's batches instead of queueing one by one.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aurelia_local.backends.vllm_local import EngineRequest, VllmLocal
 from aurelia_local.types import Generation
@@ -24,6 +25,7 @@ class LocalEngine:
         self._worker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batch_sizes: list[int] = []  # every engine call's batch size, for benchmarks and tests
+        self.busy: list[tuple[float, float]] = []  # (start, end) perf_counter of every engine call
 
     async def generate(self, items: list[EngineRequest]) -> list[Generation]:
         """Queue ``items`` and wait for their generations (in order)."""
@@ -46,11 +48,14 @@ class LocalEngine:
                 batch.append(self._queue.get_nowait())
             items = [item for item, _ in batch]
             self.batch_sizes.append(len(items))
+            start = time.perf_counter()
             try:
                 results = await asyncio.to_thread(self.backend.generate_many, items)
             except Exception:  # noqa: BLE001 - one bad request must not fail the others: isolate it
                 await self._one_by_one(batch)
                 continue
+            finally:
+                self.busy.append((start, time.perf_counter()))
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)

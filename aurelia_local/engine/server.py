@@ -121,7 +121,7 @@ class ServerEngine:
             root = self.roots[next(self._next)]
             try:
                 response = await self._client.post(root + path, json=body)
-            except (httpx.TransportError,) as exc:
+            except httpx.TransportError as exc:
                 last = f"{root}: {exc.__class__.__name__}: {exc}"
             else:
                 if response.status_code == 200:
@@ -139,7 +139,9 @@ class ServerEngine:
 
     async def _media_token_id(self, token: str) -> int:
         if token not in self._token_ids:
-            out = await self._post("/tokenize", {"model": self.model_id, "prompt": token, "add_special_tokens": False})
+            out = await self._post(
+                "/tokenize", {"model": self.model_id, "prompt": token, "add_special_tokens": False}
+            )
             self._token_ids[token] = out["tokens"][0]
         return self._token_ids[token]
 

@@ -2,7 +2,7 @@
 
 A ``MediaBundle`` holds:
 
-- uniform frames at full resolution for the omni models (``media.num_frames``),
+- uniform frames for the omni models (``media.num_frames``), at most ``media.video_max_pixels``,
 - keyframes (``aurelia_local.media.keyframes``) at ``media.keyframe_size`` for CLIP,
 - the audio, mono, at 16 kHz (Whisper, Qwen omni) and 48 kHz (CLAP), from the separate audio file
   when one is given, else from the video's own track.
@@ -41,7 +41,7 @@ class MediaBundle:
     key: str
     video: Path
     info: VideoInfo
-    frames: np.ndarray  # (T, H, W, 3) uint8, uniform over the clip
+    frames: np.ndarray  # (T, H, W, 3) uint8, uniform over the clip, within video_max_pixels
     frame_times: tuple[float, ...]
     keyframes: np.ndarray  # (K, h, w, 3) uint8, temporal order
     keyframe_times: tuple[float, ...]
@@ -108,14 +108,16 @@ def clear_bundle_cache() -> None:
 
 
 def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:
-    from aurelia_local.media.decode import probe, read_frames, scaled_size, uniform_indices
+    from aurelia_local.media.decode import fit_pixels, probe, read_frames, scaled_size, uniform_indices
     from aurelia_local.media.keyframes import candidate_indices, select_keyframes, to_grey
 
     info = probe(video)
     if info.num_frames <= 0:
         raise MediaError(f"{video}: the video stream holds no frames")
     idx = uniform_indices(info.num_frames, media.num_frames)
-    frames = read_frames(video, idx)
+    # The omni processors shrink frames to video_max_pixels anyway; decoding at that size saves
+    # decode time, memory and the processor's own resize.
+    frames = read_frames(video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
     cands = candidate_indices(info.num_frames, info.fps, media.keyframe_fps, media.keyframe_candidates)
     small = read_frames(video, cands, scaled_size(info.width, info.height, media.keyframe_size))
     choice = select_keyframes(to_grey(small, media.ssim_size), media.ssim_threshold, media.max_keyframes)

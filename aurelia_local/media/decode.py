@@ -84,6 +84,14 @@ def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, i
     return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
+def fit_pixels(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """Return (width, height) scaled down (never up, aspect kept, even sizes) to at most ``max_pixels``."""
+    if width * height <= max_pixels:
+        return width, height
+    scale = (max_pixels / (width * height)) ** 0.5
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
 def read_frames(path: Path, indices: list[int], size: tuple[int, int] | None = None) -> np.ndarray:
     """Return the frames at ``indices`` as a uint8 array of shape (T, H, W, 3).
 

@@ -16,7 +16,9 @@ def test_real_clip_decodes_once_with_ordered_keyframes_and_audio_from_the_track(
     clear_bundle_cache()
     b = load_bundle(daily_omni_clip, None, smoke.media)
     assert load_bundle(daily_omni_clip, None, smoke.media) is b  # later rounds reuse the decode
-    assert b.frames.shape == (smoke.media.num_frames, 360, 640, 3)
+    t, h, w, _ = b.frames.shape
+    assert t == smoke.media.num_frames and h * w <= smoke.media.video_max_pixels  # decoded within budget
+    assert abs(w / h - 640 / 360) < 0.02
     assert 1 <= len(b.keyframes) <= smoke.media.max_keyframes
     assert list(b.keyframe_times) == sorted(b.keyframe_times) and b.keyframe_times[0] == 0.0
     assert min(b.keyframes.shape[1:3]) == smoke.media.keyframe_size
