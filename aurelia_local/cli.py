@@ -155,6 +155,17 @@ def _write_record(record: dict, out: Path | None) -> None:
         _out(f"record written to {out}")
 
 
+def _media_command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+    """A subcommand about one video: the common flags, VIDEO, --audio and --out."""
+    p = sub.add_parser(name, help=help_text)
+    _common(p)
+    p.add_argument("video", type=Path)
+    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
+    p.add_argument("--out", type=Path, help="write the full record as JSON")
+    p.set_defaults(func=func)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``aurelia`` command."""
     parser = argparse.ArgumentParser(
@@ -190,34 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", action="append", help="only this role (repeatable)")
     p.set_defaults(func=cmd_models_download)
 
-    p = sub.add_parser("generate", help="answer one question about one video with an omni model")
-    _common(p)
-    p.add_argument("video", type=Path)
+    p = _media_command(sub, "generate", "answer a question about a video with an omni model", cmd_generate)
     p.add_argument("--question", required=True)
-    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
     p.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
     p.add_argument("--role", default="generator", help="which profile model answers (default: generator)")
-    p.add_argument("--out", type=Path, help="write the full record as JSON")
-    p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("score", help="rate captions against a video's frames and audio (1-10)")
-    _common(p)
-    p.add_argument("video", type=Path)
+    p = _media_command(sub, "score", "rate captions against a video's frames and audio (1-10)", cmd_score)
     p.add_argument("--caption", action="append", required=True, help="a caption to score (repeatable)")
-    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
     p.add_argument("--transcript", action="store_true", help="also transcribe the speech with Whisper")
-    p.add_argument("--out", type=Path, help="write the full record as JSON")
-    p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("reason", help="run the reasoning loop on one video and question")
-    _common(p)
-    p.add_argument("video", type=Path)
+    p = _media_command(sub, "reason", "run the reasoning loop on one video and question", cmd_reason)
     p.add_argument("--question", required=True)
-    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
     p.add_argument("--choice", action="append", help="a multiple-choice option, in order (repeatable)")
     p.add_argument("--answer", help="the gold answer (option letter), for the leakage check")
-    p.add_argument("--out", type=Path, help="write the full record as JSON")
-    p.set_defaults(func=cmd_reason)
 
     p = sub.add_parser("distill", help="run the loop over a dataset (JSONL manifest or Daily-Omni folder)")
     _common(p)

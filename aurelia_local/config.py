@@ -171,6 +171,13 @@ def config_hash(settings: Settings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def stamp(settings: Settings) -> dict[str, str]:
+    """The fields every record carries to say which settings and version produced it."""
+    from aurelia_local import __version__
+
+    return {"profile": settings.profile, "config_hash": config_hash(settings), "aurelia_version": __version__}
+
+
 def load_profile(name: str) -> dict[str, Any]:
     """Return the raw mapping of a built-in profile."""
     if name not in PROFILES:

@@ -43,11 +43,15 @@ class Sample(BaseModel):
 
     def gold_text(self) -> str | None:
         """The gold answer as text: the option's text for a letter answer, else the answer."""
-        if self.answer and self.choices and len(self.answer) == 1 and self.answer.isalpha():
-            index = ord(self.answer.upper()) - 65
-            if 0 <= index < len(self.choices):
-                return self.choices[index]
-        return self.answer
+        return gold_text(self.answer, self.choices)
+
+
+def gold_text(answer: str | None, choices: list[str] | None) -> str | None:
+    """The option's text for a letter answer (None for a letter out of range), else the answer."""
+    if answer and choices and len(answer) == 1 and answer.isalpha():
+        index = ord(answer.upper()) - 65
+        return choices[index] if 0 <= index < len(choices) else None
+    return answer
 
 
 class SampleError(BaseModel):

@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from aurelia_local import __version__
-from aurelia_local.config import Settings, config_hash
+from aurelia_local.config import Settings, stamp
 from aurelia_local.model_files import require_models
 from aurelia_local.omni import family, load_av_inputs, question_request
 
@@ -58,9 +57,7 @@ def run_generate(
         "audio_in_video": inputs.audio_in_video,
         "generation": gen.model_dump(),
         "sampling": settings.sampling.model_dump(),
-        "profile": settings.profile,
-        "config_hash": config_hash(settings),
-        "aurelia_version": __version__,
+        **stamp(settings),
         "seconds": {"media": round(media_s, 3), "load": round(load_s, 3), "generate": round(gen_s, 3)},
     }
 

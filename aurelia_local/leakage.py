@@ -23,11 +23,10 @@ def _contains(haystack: str, needle: str) -> bool:
 
 def find_leakage(steps: list[str], answer: str | None, choices: list[str] | None) -> dict:
     """Return ``{"gold": bool, "options": [letters whose text appears], "leaked": bool}``."""
+    from aurelia_local.datasets import gold_text
+
     text = _norm(" ".join(steps))
-    gold_text = answer
-    if answer and choices and len(answer) == 1 and answer.isalpha():
-        index = ord(answer.upper()) - 65
-        gold_text = choices[index] if 0 <= index < len(choices) else None
-    gold = bool(gold_text) and _contains(text, gold_text)
+    gold_answer = gold_text(answer, choices)
+    gold = bool(gold_answer) and _contains(text, gold_answer)
     options = [chr(65 + i) for i, c in enumerate(choices or []) if _contains(text, c)]
     return {"gold": gold, "options": options, "leaked": gold or bool(options)}

@@ -7,8 +7,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aurelia_local import __version__
-from aurelia_local.config import Settings, config_hash
+from aurelia_local.config import Settings, config_hash, stamp
 from aurelia_local.datasets import Sample
 
 LOOP_ROLES = ["generator", "summarizer"]
@@ -19,6 +18,12 @@ def scorer_roles(settings: Settings) -> list[str]:
     return {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}[
         settings.evaluator.scorer
     ]
+
+
+def loop_models(settings: Settings) -> dict[str, str]:
+    """Role -> model folder of every model the loop uses under ``settings`` (recorded with results)."""
+    used = LOOP_ROLES + scorer_roles(settings) + (["whisper"] if settings.media.transcribe else [])
+    return {role: settings.models[role].folder for role in dict.fromkeys(used)}
 
 
 @asynccontextmanager
@@ -35,9 +40,9 @@ async def open_loop(settings: Settings):
     async with open_agent_engines(settings, roles) as engines:
         bridge = SyncBridge(engines["judge"], asyncio.get_running_loop()) if judge else None
         scorer = await asyncio.to_thread(build_scorer, settings, bridge)
-        used = roles + scorer_roles(settings) + (["whisper"] if settings.media.transcribe else [])
-        models = {role: settings.models[role].folder for role in used}
-        yield LoopContext(settings, engines["generator"], engines["summarizer"], scorer, models)
+        yield LoopContext(
+            settings, engines["generator"], engines["summarizer"], scorer, loop_models(settings)
+        )
 
 
 def compile_loop(checkpointer=None):
@@ -74,9 +79,7 @@ def provenance(settings: Settings, models: dict[str, str], scorer) -> dict[str, 
         "prompt_version": PROMPT_VERSION,
         "sampling": settings.sampling.model_dump(),
         "loop": settings.loop.model_dump(),
-        "profile": settings.profile,
-        "config_hash": config_hash(settings),
-        "aurelia_version": __version__,
+        **stamp(settings),
     }
 
 

@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aurelia_local import __version__
-from aurelia_local.config import Settings, config_hash
+from aurelia_local.config import Settings, stamp
 from aurelia_local.model_files import require_models
 
 SCORER_ROLES = {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}
@@ -58,9 +57,7 @@ def run_score(
         "scorer": name,
         "provenance": scorer.provenance,
         "evaluator": settings.evaluator.model_dump(),
-        "profile": settings.profile,
-        "config_hash": config_hash(settings),
-        "aurelia_version": __version__,
+        **stamp(settings),
         "seconds": {"media": round(media_s, 3), "load": round(load_s, 3), "score": round(score_s, 3)},
     }
 

@@ -107,12 +107,11 @@ def loop_ctx(smoke, qwen2_5_vllm, summarizer_vllm):
     """A loop context on the session's engines and the grounding scorer (tests replace its settings)."""
     from aurelia_graphs.context import LoopContext
     from aurelia_local.engine.local import LocalEngine
+    from aurelia_local.loop import loop_models
     from aurelia_local.scoring.grounding import GroundingScorer
 
-    models = {r: smoke.models[r].folder for r in ("generator", "summarizer", "clip", "clap")}
-    return LoopContext(
-        smoke, LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm), GroundingScorer(smoke), models
-    )
+    engines = LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm)
+    return LoopContext(smoke, *engines, GroundingScorer(smoke), loop_models(smoke))
 
 
 def _free_port() -> int:

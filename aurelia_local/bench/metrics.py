@@ -1,0 +1,85 @@
+"""Accuracy per arm, per category and per duration; gains over a named baseline; bootstrap CIs.
+
+Failures (no extractable answer, a sample that errored) count as wrong and are also counted
+separately: never dropped. Bootstrap intervals resample samples (not sample x arm rows), with a
+fixed seed, so a report is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+BOOTSTRAP = 2000
+
+
+def accuracy(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy of ``rows`` (each with ``correct`` and ``status``), with counts."""
+    n = len(rows)
+    correct = sum(bool(r.get("correct")) for r in rows)
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n if n else None,
+        "no_answer": sum(r.get("status") == "ok" and r.get("extracted") is None for r in rows),
+        "errors": sum(r.get("status") == "error" for r in rows),
+    }
+
+
+def bootstrap_ci(values: np.ndarray, seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean of ``values`` (per-sample numbers)."""
+    if len(values) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(BOOTSTRAP, len(values)), replace=True).mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def summarize(
+    rows: list[dict[str, Any]], arms: list[str], baseline: str = "zero_shot", seed: int = 0
+) -> dict:
+    """Per-arm accuracy with CIs, per-category and per-duration tables, and the gains over ``baseline``."""
+    by_arm: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_arm[r["arm"]].append(r)
+    out: dict[str, Any] = {
+        "baseline": baseline,
+        "arms": {},
+        "by_category": {},
+        "by_duration": {},
+        "gains": {},
+    }
+    for arm in arms:
+        arm_rows = sorted(by_arm.get(arm, []), key=lambda r: r["sample_id"])
+        stats = accuracy(arm_rows)
+        stats["ci95"] = bootstrap_ci(np.array([float(bool(r.get("correct"))) for r in arm_rows]), seed)
+        out["arms"][arm] = stats
+        for key, table in (("category", "by_category"), ("duration", "by_duration")):
+            groups: dict[str, list[dict]] = defaultdict(list)
+            for r in arm_rows:
+                groups[str(r.get(key) or "-")].append(r)
+            out[table][arm] = {g: accuracy(v) for g, v in sorted(groups.items())}
+    base = {r["sample_id"]: float(bool(r.get("correct"))) for r in by_arm.get(baseline, [])}
+    for arm in arms:
+        if arm == baseline or not base:
+            continue
+        pairs = [
+            (float(bool(r.get("correct"))), base[r["sample_id"]])
+            for r in by_arm.get(arm, [])
+            if r["sample_id"] in base
+        ]
+        if not pairs:
+            continue
+        diff = np.array([a - b for a, b in pairs])
+        b_acc = float(np.mean([b for _, b in pairs]))
+        out["gains"][arm] = {
+            "over": baseline,
+            "absolute": float(diff.mean()),
+            "relative": float(diff.mean() / b_acc) if b_acc else None,
+            "ci95_absolute": bootstrap_ci(diff, seed),
+            "paired_samples": len(pairs),
+        }
+    return out
