@@ -148,6 +148,26 @@ def cmd_distill(args: argparse.Namespace) -> int:
     return 1 if summary["errors"] else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate target models on a benchmark, with and without r*."""
+    from aurelia_local.bench.runner import run_eval
+    from aurelia_zoo import adapter_class, load_card
+
+    settings = _settings(args)
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    cards = {key: load_card(key) for key in args.target}
+    targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
+    results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
+                       args.reasoning, progress=not args.no_progress)  # fmt: skip
+    for key, summary in results["summary"].items():
+        accs = ", ".join(
+            f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()
+        )
+        _out(f"{key}: {accs}")
+    _out(f"report in {args.out / 'report.md'}")
+    return 0
+
+
 def _write_record(record: dict, out: Path | None) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("eval", help="evaluate target models with and without r* on a benchmark")
+    _common(p)
+    p.add_argument("--benchmark", required=True, choices=["daily_omni", "music_avqa", "manifest"])
+    p.add_argument(
+        "--data-root", type=Path, required=True, help="the benchmark folder (or the manifest file)"
+    )
+    p.add_argument(
+        "--target", action="append", required=True, help="a zoo key, e.g. qwen2_5_omni_7b (repeatable)"
+    )
+    p.add_argument("--arms", default="zero_shot,cot,aurelia,video_only,audio_only")
+    p.add_argument("--backend", choices=["vllm", "hf"], default="vllm", help="how target models run")
+    p.add_argument("--reasoning", type=Path, help="reuse r* from a distill run's traces.jsonl")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

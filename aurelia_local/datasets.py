@@ -134,6 +134,38 @@ def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
             yield SampleError(id=vid or None, where=where, error=f"invalid Daily-Omni record ({exc})")
 
 
+def iter_music_avqa(annotations: Path, videos: Path) -> Iterator[Sample | SampleError]:
+    """Stream MUSIC-AVQA: ``<Object>`` placeholders filled from ``templ_values``, open answers."""
+    try:
+        records: list[dict[str, Any]] = json.loads(Path(annotations).read_text())
+    except FileNotFoundError:
+        raise AureliaError(f"{annotations} does not exist: expected MUSIC-AVQA's avqa-test.json") from None
+    for number, rec in enumerate(records):
+        where = f"{annotations}[{number}]"
+        try:
+            question = rec["question_content"]
+            for value in json.loads(rec.get("templ_values") or "[]"):
+                question = re.sub(r"<[^<>]+>", str(value), question, count=1)
+            kinds = json.loads(rec["type"])
+            yield Sample(
+                id=str(rec["question_id"]), question=question, video=Path(videos) / f"{rec['video_id']}.mp4",
+                answer=rec["anser"], category=" / ".join(kinds), source="music_avqa",
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            yield SampleError(
+                id=str(rec.get("question_id")), where=where, error=f"invalid MUSIC-AVQA record ({exc})"
+            )
+
+
+MUSIC_AVQA_ANSWERS = (
+    "yes", "no", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "more than ten", "left", "right", "middle", "indoor", "outdoor", "simultaneously",
+    "accordion", "acoustic_guitar", "bagpipe", "banjo", "bassoon", "cello", "clarinet", "congas", "drum",
+    "electric_bass", "erhu", "flute", "guzheng", "piano", "pipa", "saxophone", "suona", "trumpet", "tuba",
+    "ukulele", "violin", "xylophone",
+)  # fmt: skip
+
+
 def iter_samples(source: Path) -> Iterator[Sample | SampleError]:
     """Stream samples from a manifest file or a Daily-Omni folder."""
     source = Path(source)

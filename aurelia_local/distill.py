@@ -90,7 +90,9 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
 def distill(
     settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True, ctx=None
 ) -> dict:
-    """Run the loop over ``source`` into ``out``; return the run summary.
+    """Run the loop over ``source`` (a manifest, a Daily-Omni folder or samples) into ``out``.
+
+    Returns the run summary.
 
     ``ctx`` reuses an open ``LoopContext`` (engines already loaded) instead of opening one.
     """
@@ -125,7 +127,8 @@ async def _distill(
     previous = read_records(traces)
     done = {r["id"] for r in previous if r.get("id") is not None}
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
-    items = list(_take(_pending(iter_samples(source), done), limit, len(previous)))
+    stream = iter_samples(source) if isinstance(source, Path) else iter(source)
+    items = list(_take(_pending(stream, done), limit, len(previous)))
     writer = RecordWriter(traces)
     stats = {"ok": 0, "error": 0, "rounds": 0}
     bar = tqdm(total=len(items), unit="sample", disable=not progress, desc="distill")

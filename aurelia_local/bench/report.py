@@ -1,0 +1,91 @@
+"""``report.md`` and the accuracy chart: what an evaluation found, readable without the tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _ci(ci) -> str:
+    return "-" if not ci else f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def target_section(key: str, summary: dict[str, Any], arms: list[str]) -> list[str]:
+    """The tables of one target model."""
+    lines = [f"## {key}", ""]
+    rows = [[arm, str(s["n"]), _pct(s["accuracy"]), _ci(s["ci95"]), str(s["no_answer"]), str(s["errors"])]
+            for arm, s in summary["arms"].items()]  # fmt: skip
+    lines += _table(["arm", "n", "accuracy %", "95% CI", "no answer", "errors"], rows) + [""]
+    for arm, g in summary["gains"].items():
+        rel = "-" if g["relative"] is None else f"{100 * g['relative']:+.1f}%"
+        lines.append(
+            f"- {arm} vs {g['over']}: {100 * g['absolute']:+.1f} points ({rel} relative), "
+            f"95% CI {_ci(g['ci95_absolute'])}, {g['paired_samples']} paired samples"
+        )
+    for title, table in (("category", "by_category"), ("duration", "by_duration")):
+        groups = sorted({g for arm in arms for g in summary[table].get(arm, {})})
+        rows = [
+            [g, *(_pct(summary[table].get(arm, {}).get(g, {}).get("accuracy")) for arm in arms)]
+            for g in groups
+        ]
+        lines += ["", f"Accuracy % per {title}:", "", *_table([title, *arms], rows)]
+    return lines + [""]
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    """A bar chart of accuracy per arm and category, one panel per target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    targets = list(results["summary"])
+    fig, axes = plt.subplots(len(targets), 1, figsize=(9, 3.5 * len(targets)), squeeze=False)
+    for ax, key in zip(axes[:, 0], targets, strict=True):
+        summary = results["summary"][key]
+        arms = results["arms"]
+        groups = ["all", *sorted({g for a in arms for g in summary["by_category"].get(a, {})})]
+        width = 0.8 / len(arms)
+        for i, arm in enumerate(arms):
+            values = [summary["arms"][arm]["accuracy"] or 0.0]
+            values += [(summary["by_category"][arm].get(g, {}).get("accuracy") or 0.0) for g in groups[1:]]
+            ax.bar([x + i * width for x in range(len(groups))], [100 * v for v in values], width, label=arm)
+        ax.set_xticks([x + 0.4 - width / 2 for x in range(len(groups))], groups, rotation=20, ha="right")
+        ax.set_ylabel("accuracy %")
+        ax.set_ylim(0, 100)
+        ax.set_title(f"{results['benchmark']}: {key}")
+        ax.legend(fontsize="small", ncol=len(arms))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(results: dict[str, Any], out: Path) -> None:
+    """Write ``report.md`` and ``accuracy.png`` into ``out``."""
+    chart(results, out / "accuracy.png")
+    lines = [
+        f"# {results['benchmark']}: {results['samples']} samples, arms {', '.join(results['arms'])}",
+        "",
+        f"Profile {results['profile']}, config hash {results['config_hash']}, injection "
+        f"{results['injection_version']}, aurelia {results['aurelia_version']}. r* for "
+        f"{results['reasoning']['samples_with_r_star']} samples (from {results['reasoning']['source']}). "
+        f"Invalid records: {len(results['invalid_records'])}. Failures count as wrong and are listed.",
+        "",
+        "![accuracy per arm and category](accuracy.png)",
+        "",
+    ]
+    for key, summary in results["summary"].items():
+        lines += target_section(key, summary, results["arms"])
+    (out / "report.md").write_text("\n".join(lines))
