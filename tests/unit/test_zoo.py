@@ -25,6 +25,6 @@ def test_the_published_sizes_are_in_the_zoo():
 
 
 def test_importing_the_zoo_loads_no_heavy_library():
-    code = "import sys, aurelia_zoo; print([m for m in ('torch', 'vllm', 'transformers') if m in sys.modules])"
+    code = "import sys, aurelia_zoo; print([m for m in ('torch','vllm','transformers') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
