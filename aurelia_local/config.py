@@ -32,7 +32,10 @@ ENV_PREFIX = "AURELIA_"
 # Environment variables that select a layer rather than override a key.
 ENV_RESERVED = frozenset({"AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON"})
 ModelKind = Literal["qwen2_5_omni", "qwen3_omni_moe", "text_llm", "open_clip", "clap", "whisper"]
-ROLES = ("generator", "judge", "target", "summarizer", "clip", "clap", "whisper")
+ROLES = (
+    "generator", "judge", "target", "summarizer", "clip", "clap", "whisper",
+    "vision_teacher", "audio_teacher", "merger",
+)  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -125,6 +128,14 @@ class LoopConfig(_Strict):
         default=2, ge=0, description="Re-asks after unparseable output (no round used)."
     )
     concurrency: int = Field(default=8, ge=1, description="Samples in flight at once in distill and eval.")
+    generator: Literal["aurelia", "avrt"] = Field(
+        default="aurelia",
+        description="Who writes round one: the omni generator, or AVRT's teachers + merger.",
+    )
+    avrt_frames: int = Field(default=8, ge=1, description="Uniform frames the AVRT vision teacher sees.")
+    agreement_filter: bool = Field(
+        default=False, description="AVRT data engine: keep a sample only when both teachers answer correctly."
+    )
 
 
 class EvaluatorConfig(_Strict):

@@ -41,6 +41,16 @@ class Sample(BaseModel):
     duration: str | None = None
     source: str = "manifest"
 
+    def is_correct(self, given: str | None) -> bool:
+        """Whether ``given`` (an option letter, or an open answer) matches the gold answer."""
+        from aurelia_local.bench.answer import normalize_open_answer
+
+        if given is None or self.answer is None:
+            return False
+        if self.choices:
+            return given.strip().upper() == self.answer.strip().upper()
+        return normalize_open_answer(given) == normalize_open_answer(self.answer)
+
     def gold_text(self) -> str | None:
         """The gold answer as text: the option's text for a letter answer, else the answer."""
         return gold_text(self.answer, self.choices)

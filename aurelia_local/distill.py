@@ -130,7 +130,7 @@ async def _distill(
     stream = iter_samples(source) if isinstance(source, Path) else iter(source)
     items = list(_take(_pending(stream, done), limit, len(previous)))
     writer = RecordWriter(traces)
-    stats = {"ok": 0, "error": 0, "rounds": 0}
+    stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     bar = tqdm(total=len(items), unit="sample", disable=not progress, desc="distill")
     start = time.perf_counter()
     try:
@@ -190,11 +190,12 @@ async def _run_one(graph, ctx, item, settings, run_sample, error_record) -> dict
 
 def _summary(records: list[dict], seconds: float, stats: dict, settings: Settings) -> dict:
     ok = [r for r in records if r.get("status") == "ok"]
-    done = stats["ok"] + stats["error"]
+    done = sum(stats.values()) - stats["rounds"]
     return {
         "samples": len(records),
         "ok": len(ok),
-        "errors": len(records) - len(ok),
+        "errors": sum(r.get("status") == "error" for r in records),
+        "filtered": sum(r.get("status") == "filtered" for r in records),
         "this_run": {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
                      "samples_per_s": round(done / seconds, 3) if seconds else None},
         "mean_rounds": round(sum(len(r["rounds"]) for r in ok) / len(ok), 3) if ok else None,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from aurelia_local.errors import AureliaError
 
 INJECTION_VERSION = "inject-1"
-ARMS = ("zero_shot", "cot", "aurelia", "video_only", "audio_only")
+ARMS = ("zero_shot", "cot", "aurelia", "video_only", "audio_only", "avrt")
+REASONING_ARMS = ("aurelia", "avrt")  # r* from the AURELIA loop, or from the loop with AVRT's round one
 
 MCQ_TAIL = "Answer with the letter of the correct option."
 OPEN_TAIL = "Answer with a single word or a short phrase."
@@ -36,9 +37,9 @@ def target_prompt(arm: str, question: str, choices: list[str] | None, r_star: li
     parts = [question_text(question, choices)]
     if arm == "cot":
         parts.append(COT)
-    if arm == "aurelia":
+    if arm in REASONING_ARMS:
         if not r_star:
-            raise AureliaError("the aurelia arm needs r* (reasoning steps) for this sample")
+            raise AureliaError(f"the {arm} arm needs r* (reasoning steps) for this sample")
         steps = "\n".join(f"{i}. {s}" for i, s in enumerate(r_star, 1))
         parts.append(REASONING.format(steps=steps))
     parts.append(MCQ_TAIL if choices else OPEN_TAIL)

@@ -11,18 +11,24 @@ from aurelia_local.config import Settings, config_hash, stamp
 from aurelia_local.datasets import Sample
 
 LOOP_ROLES = ["generator", "summarizer"]
+AVRT_ROLES = ["vision_teacher", "audio_teacher", "merger"]
+
+
+def agent_roles(settings: Settings) -> list[str]:
+    """The agent roles the configured topology needs."""
+    return LOOP_ROLES + (AVRT_ROLES if settings.loop.generator == "avrt" else [])
 
 
 def scorer_roles(settings: Settings) -> list[str]:
     """The model roles the configured scorer needs."""
-    return {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}[
-        settings.evaluator.scorer
-    ]
+    from aurelia_local.scoring import SCORER_ROLES
+
+    return SCORER_ROLES[settings.evaluator.scorer]
 
 
 def loop_models(settings: Settings) -> dict[str, str]:
     """Role -> model folder of every model the loop uses under ``settings`` (recorded with results)."""
-    used = LOOP_ROLES + scorer_roles(settings) + (["whisper"] if settings.media.transcribe else [])
+    used = agent_roles(settings) + scorer_roles(settings) + (["whisper"] if settings.media.transcribe else [])
     return {role: settings.models[role].folder for role in dict.fromkeys(used)}
 
 
@@ -36,12 +42,13 @@ async def open_loop(settings: Settings):
 
     require_models(settings, [r for r in scorer_roles(settings) if r != "judge"])
     judge = "judge" in scorer_roles(settings)
-    roles = LOOP_ROLES + (["judge"] if judge else [])
+    roles = agent_roles(settings) + (["judge"] if judge else [])
     async with open_agent_engines(settings, roles) as engines:
         bridge = SyncBridge(engines["judge"], asyncio.get_running_loop()) if judge else None
         scorer = await asyncio.to_thread(build_scorer, settings, bridge)
+        teachers = {role: engines[role] for role in AVRT_ROLES if role in engines}
         yield LoopContext(
-            settings, engines["generator"], engines["summarizer"], scorer, loop_models(settings)
+            settings, engines["generator"], engines["summarizer"], scorer, loop_models(settings), **teachers
         )
 
 
@@ -71,9 +78,10 @@ async def run_sample(graph, ctx, sample: Sample, thread_id: str | None = None) -
 
 def provenance(settings: Settings, models: dict[str, str], scorer) -> dict[str, Any]:
     """What produced a result: models, prompt version, sampling, seeds, config hash."""
-    from aurelia_graphs.prompts import PROMPT_VERSION
+    from aurelia_graphs.prompts import AVRT_VERSION, PROMPT_VERSION
 
     return {
+        "avrt_prompt_version": AVRT_VERSION if settings.loop.generator == "avrt" else None,
         "models": models,
         "scorer": {"name": settings.evaluator.scorer, **getattr(scorer, "provenance", {})},
         "prompt_version": PROMPT_VERSION,
@@ -86,9 +94,13 @@ def provenance(settings: Settings, models: dict[str, str], scorer) -> dict[str, 
 def trace_record(sample: Sample, state: dict[str, Any], ctx, seconds: float) -> dict[str, Any]:
     """One sample's record: the AVReasonBench fields, every round, the chosen round, provenance."""
     result = state["result"]
+    avrt = state["rounds"][0].get("avrt")
+    filtered = bool(
+        avrt and ctx.settings.loop.agreement_filter and avrt["agreement"] and not avrt["agreement"]["kept"]
+    )
     return {
         "id": sample.id,
-        "status": "ok",
+        "status": "filtered" if filtered else "ok",
         "query": sample.question,
         "video_path": str(sample.video),
         "audio_path": str(sample.audio) if sample.audio else None,
@@ -101,7 +113,8 @@ def trace_record(sample: Sample, state: dict[str, Any], ctx, seconds: float) -> 
         "stop_reason": result["stop_reason"],
         "leakage": result["leakage"],
         "rounds": state["rounds"],
-        "topology": "aurelia",
+        "topology": ctx.settings.loop.generator,
+        "agreement": avrt["agreement"] if avrt else None,
         "seconds": round(seconds, 3),
         **provenance(ctx.settings, ctx.models, ctx.scorer),
     }

@@ -9,8 +9,6 @@ from typing import Any
 from aurelia_local.config import Settings, stamp
 from aurelia_local.model_files import require_models
 
-SCORER_ROLES = {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}
-
 
 def run_score(
     settings: Settings,
@@ -21,7 +19,7 @@ def run_score(
 ) -> dict[str, Any]:
     """Score ``captions`` against the media of ``video`` (and ``audio``); return the full record."""
     from aurelia_local.media.bundle import load_bundle
-    from aurelia_local.scoring import build_scorer
+    from aurelia_local.scoring import SCORER_ROLES, build_scorer
 
     name = settings.evaluator.scorer
     require_models(settings, SCORER_ROLES[name] + (["whisper"] if with_transcript else []))

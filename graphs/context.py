@@ -24,3 +24,6 @@ class LoopContext:
     summarizer: Any
     scorer: Any
     models: dict[str, str] = field(default_factory=dict)  # role -> model id, recorded with results
+    vision_teacher: Any = None  # AVRT topology only
+    audio_teacher: Any = None
+    merger: Any = None

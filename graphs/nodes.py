@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from aurelia_graphs import prompts, routing
-from aurelia_graphs.agents import ask_generator, ask_summarizer, token_counts
+from aurelia_graphs.agents import ask_avrt, ask_generator, ask_summarizer, token_counts
 from aurelia_graphs.context import LoopContext
 from aurelia_graphs.state import LoopState
 from aurelia_local.datasets import Sample
@@ -31,6 +31,9 @@ async def generate_reasoning(state: LoopState, runtime: Runtime[LoopContext]) ->
     """Ask the omni generator for numbered steps, step answers and a final answer."""
     ctx = runtime.context
     sample, bundle = await _bundle(state, ctx)
+    first = not state.get("rounds")
+    if first and ctx.settings.loop.generator == "avrt":
+        return {"pending": await _avrt_round(sample, bundle, ctx)}
     prompt = state.get("feedback") or prompts.generator_prompt(sample.question, sample.choices)
     reasoning, gen, asks, seconds = await ask_generator(ctx, bundle, prompt)
     pending = {
@@ -43,6 +46,19 @@ async def generate_reasoning(state: LoopState, runtime: Runtime[LoopContext]) ->
         "seconds": {"generate": round(seconds, 4)},
     }
     return {"pending": pending}
+
+
+async def _avrt_round(sample: Sample, bundle: MediaBundle, ctx: LoopContext) -> dict[str, Any]:
+    from aurelia_local.media.transcribe import transcribe
+
+    speech = await asyncio.to_thread(transcribe, bundle, ctx.settings)
+    out = await ask_avrt(ctx, sample, bundle, speech.text if speech else None)
+    details = {k: out[k] for k in ("vision", "audio", "merger", "merger_prompt", "agreement")}
+    return {
+        "round": 1, "reasoning": out["reasoning"].model_dump(), "generator_output": None, "generator_asks": 1,
+        "feedback_used": False, "avrt": details, "tokens": out["tokens"],
+        "seconds": {"generate": round(out["seconds"], 4)},
+    }  # fmt: skip
 
 
 async def summarize(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, Any]:

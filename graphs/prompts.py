@@ -119,3 +119,63 @@ def reasoning_pattern(max_steps: int, max_chars: int) -> str:
     text = '"[^"\\\\\\x00-\\x1f]{1,' + str(max_chars) + '}"'
     array = "\\[" + text + "(, " + text + "){0," + str(max_steps - 1) + "}\\]"
     return '\\{"steps": ' + array + ', "step_answers": ' + array + ', "final_answer": ' + text + "\\}"
+
+
+# AVRT topology: single-modality teachers and a text merger write round one (see METHOD.md).
+AVRT_VERSION = "avrt-1"
+
+VISION_TEACHER = (
+    "Look at these frames of a video. There is no sound: reason only from what is seen.\n\n"
+    "{question_block}\n\nThink step by step in numbered steps, then give the answer{answer_hint}.\n"
+    "Reply as <think>\n1. ...\n2. ...\n</think>\n<answer>...</answer>"
+)
+
+AUDIO_TEACHER = (
+    "Listen to this audio. There is no picture: reason only from what is heard.{transcript}\n\n"
+    "{question_block}\n\nThink step by step in numbered steps, then give the answer{answer_hint}.\n"
+    "Reply as <think>\n1. ...\n2. ...\n</think>\n<answer>...</answer>"
+)
+
+MERGER = (
+    "Two experts answered the same question about one video. One only saw the frames, the other only "
+    "heard the audio.\n\n{question_block}\n\n"
+    "Vision expert's reasoning:\n{vision_steps}\nVision expert's answer: {vision_answer}\n\n"
+    "Audio expert's reasoning:\n{audio_steps}\nAudio expert's answer: {audio_answer}\n\n"
+    "Write one reasoning in numbered steps that ties the visual and the audio evidence together, "
+    "resolving where they disagree, then give the answer{answer_hint}.\n"
+    "Reply as <think>\n1. ...\n2. ...\n</think>\n<answer>...</answer>"
+)
+
+
+def vision_teacher_prompt(question: str, choices: list[str] | None) -> str:
+    """The vision teacher's request (frames only)."""
+    return render(
+        VISION_TEACHER, question_block=question_block(question, choices), answer_hint=answer_hint(choices)
+    )
+
+
+def audio_teacher_prompt(question: str, choices: list[str] | None, transcript: str | None) -> str:
+    """The audio teacher's request (audio only, with the Whisper transcript when there is speech)."""
+    return render(
+        AUDIO_TEACHER, question_block=question_block(question, choices), answer_hint=answer_hint(choices),
+        transcript=render(TRANSCRIPT, text=transcript) if transcript else "",
+    )  # fmt: skip
+
+
+def merger_prompt(question: str, choices: list[str] | None, vision: dict, audio: dict) -> str:
+    """The merger's request: both teachers' traces and answers."""
+    return render(
+        MERGER, question_block=question_block(question, choices), answer_hint=answer_hint(choices),
+        vision_steps=numbered(vision["steps"]), vision_answer=vision["answer"],
+        audio_steps=numbered(audio["steps"]), audio_answer=audio["answer"],
+    )  # fmt: skip
+
+
+def trace_pattern(max_steps: int, max_chars: int, choices: list[str] | None) -> str:
+    """The regular expression a teacher's or the merger's ``<think>...</think><answer>...</answer>`` obeys."""
+    text = "[^<\\x00-\\x1f]{1," + str(max_chars) + "}"
+    steps = ""
+    for i in range(max_steps, 0, -1):
+        steps = f"{i}\\. {text}\\n" + (f"({steps})?" if steps else "")
+    answer = "[" + "".join(chr(65 + i) for i in range(len(choices))) + "]" if choices else text
+    return "<think>\\n" + steps + "</think>\\n<answer>" + answer + "</answer>"

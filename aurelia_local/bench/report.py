@@ -79,8 +79,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         f"# {results['benchmark']}: {results['samples']} samples, arms {', '.join(results['arms'])}",
         "",
         f"Profile {results['profile']}, config hash {results['config_hash']}, injection "
-        f"{results['injection_version']}, aurelia {results['aurelia_version']}. r* for "
-        f"{results['reasoning']['samples_with_r_star']} samples (from {results['reasoning']['source']}). "
+        f"{results['injection_version']}, aurelia {results['aurelia_version']}. Samples with r*: "
+        f"{results['reasoning']['samples_with_r_star']} (from {results['reasoning']['source']}). "
         f"Invalid records: {len(results['invalid_records'])}. Failures count as wrong and are listed.",
         "",
         "![accuracy per arm and category](accuracy.png)",

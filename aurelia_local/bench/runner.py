@@ -16,7 +16,7 @@ from aurelia_local.config import Settings, dump_settings, stamp
 from aurelia_local.datasets import Sample, SampleError, iter_daily_omni, iter_manifest, iter_music_avqa
 from aurelia_local.distill import RecordWriter, read_records
 from aurelia_local.errors import AureliaError, ConfigError, EngineError
-from aurelia_local.injection import INJECTION_VERSION, arm_modalities, target_prompt
+from aurelia_local.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 
 BENCHMARKS = ("daily_omni", "music_avqa", "manifest")
 BATCH = 16
@@ -36,15 +36,6 @@ def load_benchmark(name: str, data_root: Path) -> list[Sample | SampleError]:
     raise ConfigError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
 
 
-def is_correct(output_letter_or_text: str | None, sample: Sample) -> bool:
-    """Whether an extracted answer matches the gold one (letters, or normalised open answers)."""
-    if output_letter_or_text is None or sample.answer is None:
-        return False
-    if sample.choices:
-        return output_letter_or_text == sample.answer.strip().upper()
-    return output_letter_or_text == normalize_open_answer(sample.answer)
-
-
 def extract(text: str, sample: Sample) -> str | None:
     """The answer an output commits to: an option letter, or a normalised open answer."""
     if sample.choices:
@@ -60,16 +51,29 @@ def reasoning_for(
     traces: Path | None,
     ctx,
     progress: bool,
-) -> dict[str, list[str]]:
-    """r* per sample id: read from ``traces`` or computed now by the loop into ``out/reasoning``."""
-    if "aurelia" not in arms:
-        return {}
-    if traces is None:
-        from aurelia_local.distill import distill
+) -> dict[str, dict[str, list[str]]]:
+    """r* per arm and sample id.
 
-        distill(settings, samples, out / "reasoning", progress=progress, ctx=ctx)
-        traces = out / "reasoning" / "traces.jsonl"
-    return {r["id"]: r["reasoning_steps"] for r in read_records(traces) if r.get("status") == "ok"}
+    The ``aurelia`` arm's comes from ``traces`` or the loop (``out/reasoning``); the ``avrt`` arm's
+    from the loop with AVRT's round one (``out/reasoning_avrt``).
+    """
+    import dataclasses
+
+    from aurelia_local.distill import distill
+
+    found: dict[str, dict[str, list[str]]] = {}
+    for arm, folder in (("aurelia", "reasoning"), ("avrt", "reasoning_avrt")):
+        if arm not in arms:
+            continue
+        path = traces if arm == "aurelia" and traces is not None else out / folder / "traces.jsonl"
+        if path != traces:
+            # r* for evaluation never uses gold answers: no agreement filter here
+            loop = settings.loop.model_copy(update={"generator": arm, "agreement_filter": False})
+            run = settings.model_copy(update={"loop": loop})
+            run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
+            distill(run, samples, out / folder, progress=progress, ctx=run_ctx)
+        found[arm] = {r["id"]: r["reasoning_steps"] for r in read_records(path) if r.get("status") == "ok"}
+    return found
 
 
 def _row(sample: Sample, target: str, arm: str, settings: Settings, **fields: Any) -> dict[str, Any]:
@@ -105,9 +109,9 @@ def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_s
                 )
             else:
                 got = extract(result.text, sample)
-                used = r_star.get(sample.id) if arm == "aurelia" else None
+                used = r_star.get(arm, {}).get(sample.id)
                 row = _row(sample, target, arm, settings, status="ok", output=result.text, extracted=got,
-                           correct=is_correct(got, sample), r_star=used, output_tokens=result.token_ids,
+                           correct=sample.is_correct(got), r_star=used, output_tokens=result.token_ids,
                            prompt_tokens=result.prompt_tokens, media_tokens=result.media_tokens)  # fmt: skip
             writer.write(row)
             bar.update(1)
@@ -120,9 +124,11 @@ def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bu
     media = settings.media.model_copy(update={"video_only": True}) if arm == "video_only" else settings.media
     bundle = load_bundle(sample.video, sample.audio, media)
     video, audio = arm_modalities(arm)
-    if arm == "aurelia" and sample.id not in r_star:
-        raise AureliaError(f"{sample.id}: no r* (the loop failed on this sample; see reasoning/traces.jsonl)")
-    text = target_prompt(arm, sample.question, sample.choices, r_star.get(sample.id))
+    if arm in REASONING_ARMS and sample.id not in r_star.get(arm, {}):
+        raise AureliaError(
+            f"{sample.id}: no r* for the {arm} arm (the loop failed on it; see its traces.jsonl)"
+        )
+    text = target_prompt(arm, sample.question, sample.choices, r_star.get(arm, {}).get(sample.id))
     return TargetRequest(bundle, text, video=video, audio=audio and bundle.audio is not None)
 
 
@@ -174,7 +180,10 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
         "benchmark": benchmark, "data_root": str(data_root), "arms": arms, "targets": list(targets),
         "samples": len(samples), "invalid_records": [b.model_dump() for b in bad],
         "summary": {k: summarize([r for r in rows if r["target"] == k], arms) for k in targets},
-        "reasoning": {"samples_with_r_star": len(r_star), "source": str(traces) if traces else "loop"},
+        "reasoning": {
+            "samples_with_r_star": {arm: len(v) for arm, v in r_star.items()},
+            "source": str(traces) if traces else "loop",
+        },
         "injection_version": INJECTION_VERSION, "resolved_config": settings.model_dump(mode="json"),
         **stamp(settings), "versions": _versions(),
     }  # fmt: skip

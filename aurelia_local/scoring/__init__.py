@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from aurelia_local.scoring.base import Scorer
 
 SCORERS = ("grounding", "judge", "hybrid")
+SCORER_ROLES = {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}
 
 
 def build_scorer(settings: Settings, judge_engine=None) -> Scorer:

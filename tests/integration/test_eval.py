@@ -17,9 +17,11 @@ def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
     from aurelia_zoo import load_card
     from aurelia_zoo.qwen_omni import QwenOmniAdapter
 
+    loop = smoke.loop.model_copy(update={"tau": 1})
     ctx = dataclasses.replace(
-        loop_ctx, settings=smoke.model_copy(update={"loop": smoke.loop.model_copy(update={"tau": 1})})
-    )
+        loop_ctx, settings=smoke.model_copy(update={"loop": loop}), vision_teacher=loop_ctx.generator,
+        audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
+    )  # fmt: skip
     card = load_card("tiny_qwen2_5_omni")
     targets = {
         "tiny_vllm": QwenOmniAdapter(card, ctx.settings, "vllm", engine=qwen2_5_vllm),
@@ -28,11 +30,11 @@ def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval")
     root = daily_omni_clip.parents[2]
     results = run_eval(ctx.settings, "daily_omni", root, targets, list(ARMS), out, ctx=ctx, progress=False)
-    return results, out, targets
+    return results, out, targets, ctx
 
 
 def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
-    results, out, _ = evaluated
+    results, out, *_ = evaluated
     rows = read_records(out / "samples.jsonl")
     assert len(rows) == 4 * len(ARMS) * 2 and all(r["status"] == "ok" for r in rows)
     by_key = {(r["sample_id"], r["target"], r["arm"]): r for r in rows}
@@ -51,20 +53,23 @@ def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
         assert r["extracted"] in (None, "A", "B", "C", "D") and r["correct"] == (
             r["extracted"] == r["answer"]
         )
-        assert (r["r_star"] is not None) == (r["arm"] == "aurelia")
+        assert (r["r_star"] is not None) == (r["arm"] in ("aurelia", "avrt"))
 
 
 def test_r_star_comes_from_the_loop_once_and_is_shared(evaluated):
-    _, out, _ = evaluated
+    _, out, *_ = evaluated
     traces = {t["id"]: t for t in read_records(out / "reasoning" / "traces.jsonl")}
     assert len(traces) == 4
+    avrt = {t["id"]: t for t in read_records(out / "reasoning_avrt" / "traces.jsonl")}
+    assert {t["topology"] for t in avrt.values()} == {"avrt"} and len(avrt) == 4
     for r in read_records(out / "samples.jsonl"):
-        if r["arm"] == "aurelia":
-            assert r["r_star"] == traces[r["sample_id"]]["reasoning_steps"]
+        if r["arm"] in ("aurelia", "avrt"):
+            source = traces if r["arm"] == "aurelia" else avrt
+            assert r["r_star"] == source[r["sample_id"]]["reasoning_steps"]
 
 
 def test_results_report_and_chart(evaluated):
-    results, out, _ = evaluated
+    results, out, *_ = evaluated
     saved = json.loads((out / "results.json").read_text())
     assert saved["summary"].keys() == {"tiny_vllm", "tiny_hf"} and saved["config_hash"]
     for summary in saved["summary"].values():
@@ -78,7 +83,7 @@ def test_results_report_and_chart(evaluated):
 def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, daily_omni_clip):
     from aurelia_local.bench.runner import run_eval
 
-    results, out, targets = evaluated
+    results, out, targets, ctx = evaluated
     path = out / "samples.jsonl"
     complete = read_records(path)
     kept = complete[:7]
@@ -95,8 +100,8 @@ def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, dail
 
     counting = {"tiny_vllm": Counting(targets["tiny_vllm"]), "tiny_hf": Counting(targets["tiny_hf"]())}
     traces = out / "reasoning" / "traces.jsonl"
-    run_eval(smoke, "daily_omni", daily_omni_clip.parents[2], counting, list(ARMS), out, traces=traces,
-             progress=False)  # fmt: skip
+    root = daily_omni_clip.parents[2]
+    run_eval(ctx.settings, "daily_omni", root, counting, list(ARMS), out, traces=traces, ctx=ctx, progress=False)
     after = read_records(path)
     assert len(asked) == len(complete) - len(kept)
     strip = lambda r: {k: v for k, v in r.items() if k not in ("config_hash",)}  # noqa: E731
