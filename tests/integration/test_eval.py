@@ -100,8 +100,8 @@ def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, dail
 
     counting = {"tiny_vllm": Counting(targets["tiny_vllm"]), "tiny_hf": Counting(targets["tiny_hf"]())}
     traces = out / "reasoning" / "traces.jsonl"
-    root = daily_omni_clip.parents[2]
-    run_eval(ctx.settings, "daily_omni", root, counting, list(ARMS), out, traces=traces, ctx=ctx, progress=False)
+    root, arms = daily_omni_clip.parents[2], list(ARMS)
+    run_eval(ctx.settings, "daily_omni", root, counting, arms, out, traces=traces, ctx=ctx, progress=False)
     after = read_records(path)
     assert len(asked) == len(complete) - len(kept)
     strip = lambda r: {k: v for k, v in r.items() if k not in ("config_hash",)}  # noqa: E731
