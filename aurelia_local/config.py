@@ -153,6 +153,15 @@ class EvaluatorConfig(_Strict):
     judge_max_tokens: int = Field(default=16, ge=4)
 
 
+class DataConfig(_Strict):
+    """How datasets are read."""
+
+    confine_to_root: bool = Field(
+        default=True,
+        description="Manifest media paths must stay inside the manifest's folder.",
+    )
+
+
 class Settings(_Strict):
     """The whole resolved configuration of a run."""
 
@@ -164,6 +173,7 @@ class Settings(_Strict):
     sampling: SamplingConfig = SamplingConfig()
     loop: LoopConfig = LoopConfig()
     evaluator: EvaluatorConfig = EvaluatorConfig()
+    data: DataConfig = DataConfig()
 
     def model_path(self, role: str) -> Path:
         """Return the local folder of the model that fills ``role``."""

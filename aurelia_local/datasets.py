@@ -15,6 +15,7 @@ Manifest (JSONL, one sample per line; paths relative to the manifest's folder)::
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,8 +78,12 @@ def strip_letter(choice: str) -> str:
     return _LETTER_PREFIX.sub("", choice, count=1).strip()
 
 
-def iter_manifest(path: Path) -> Iterator[Sample | SampleError]:
-    """Stream a JSONL manifest: one ``Sample`` or ``SampleError`` per non-empty line."""
+def iter_manifest(path: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
+    """Stream a JSONL manifest: one ``Sample`` or ``SampleError`` per non-empty line.
+
+    With ``confine`` a media path that leaves the manifest's folder (``..``, an absolute path
+    elsewhere) is an error record; symbolic links inside the folder are the user's choice.
+    """
     path = Path(path)
     if not path.is_file():
         raise AureliaError(f"manifest {path} does not exist or is not a file")
@@ -89,10 +94,18 @@ def iter_manifest(path: Path) -> Iterator[Sample | SampleError]:
             where = f"{path}:{number}"
             if not raw.strip():
                 continue
-            yield _manifest_record(raw, root, where, seen)
+            yield _manifest_record(raw, root, where, seen, confine)
 
 
-def _manifest_record(raw: bytes, root: Path, where: str, seen: set[str]) -> Sample | SampleError:
+def _inside(path: Path, root: Path) -> bool:
+    """Lexically inside ``root`` once ``..`` is resolved (symbolic links are not followed)."""
+    normal, base = os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(root))
+    return normal == base or normal.startswith(base + os.sep)
+
+
+def _manifest_record(
+    raw: bytes, root: Path, where: str, seen: set[str], confine: bool
+) -> Sample | SampleError:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -106,6 +119,11 @@ def _manifest_record(raw: bytes, root: Path, where: str, seen: set[str]) -> Samp
         for key in ("video", "audio"):
             if isinstance(data.get(key), str):
                 data[key] = root / data[key]
+                if confine and not _inside(data[key], root):
+                    return SampleError(
+                        id=sid, where=where, error=f"{key} path {data[key]} leaves the data root {root} "
+                        "(set data.confine_to_root=false to allow it)",
+                    )  # fmt: skip
         sample = Sample.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -176,9 +194,9 @@ MUSIC_AVQA_ANSWERS = (
 )  # fmt: skip
 
 
-def iter_samples(source: Path) -> Iterator[Sample | SampleError]:
+def iter_samples(source: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
     """Stream samples from a manifest file or a Daily-Omni folder."""
     source = Path(source)
     if source.is_dir():
         return iter_daily_omni(source)
-    return iter_manifest(source)
+    return iter_manifest(source, confine)

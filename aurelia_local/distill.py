@@ -127,7 +127,7 @@ async def _distill(
     previous = read_records(traces)
     done = {r["id"] for r in previous if r.get("id") is not None}
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
-    stream = iter_samples(source) if isinstance(source, Path) else iter(source)
+    stream = iter_samples(source, settings.data.confine_to_root) if isinstance(source, Path) else iter(source)
     items = list(_take(_pending(stream, done), limit, len(previous)))
     writer = RecordWriter(traces)
     stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}

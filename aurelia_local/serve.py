@@ -20,6 +20,7 @@ def main() -> None:
     from aurelia_local.offline import enforce_offline
 
     enforce_offline()
+    os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")  # see prepare_engine_env
     if not torch.cuda.is_available():
         os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")

@@ -38,6 +38,9 @@ def prepare_engine_env(engine: EngineConfig) -> str:
     from aurelia_local.backends.compat import patch_llvmlite_ffi
 
     patch_llvmlite_ffi()
+    # Without it vLLM finds its own address by "connecting" a UDP socket to 8.8.8.8 (no packet is
+    # sent, but it is an outside address); one machine only ever needs loopback.
+    os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")
     if torch.cuda.is_available():
         return "cuda"
     os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")

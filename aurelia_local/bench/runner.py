@@ -22,7 +22,7 @@ BENCHMARKS = ("daily_omni", "music_avqa", "manifest")
 BATCH = 16
 
 
-def load_benchmark(name: str, data_root: Path) -> list[Sample | SampleError]:
+def load_benchmark(name: str, data_root: Path, settings: Settings) -> list[Sample | SampleError]:
     """The samples of a benchmark under ``data_root`` (its own layout)."""
     if name == "daily_omni":
         return list(iter_daily_omni(data_root))
@@ -32,7 +32,7 @@ def load_benchmark(name: str, data_root: Path) -> list[Sample | SampleError]:
             raise AureliaError(f"{data_root}: no MUSIC-AVQA annotation JSON (avqa-test.json) found")
         return list(iter_music_avqa(found[0], Path(data_root) / "videos"))
     if name == "manifest":
-        return list(iter_manifest(data_root))
+        return list(iter_manifest(data_root, settings.data.confine_to_root))
     raise ConfigError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
 
 
@@ -160,7 +160,7 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "resolved_config.yaml").write_text(dump_settings(settings))
-    items = load_benchmark(benchmark, data_root)[:limit]
+    items = load_benchmark(benchmark, data_root, settings)[:limit]
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
     r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress)

@@ -83,18 +83,19 @@ def test_agreement_filter_keeps_only_samples_both_teachers_get_right(loop_ctx, d
         ctx, vision_teacher=ctx.generator, audio_teacher=ctx.generator, merger=ctx.summarizer
     )
     # one option: both teachers are held to answer "A"; gold "A" is kept, gold "B" cannot be right
+    (tmp_path / "clip.mp4").symlink_to(daily_omni_clip)
     rows = [
         {
             "id": "keep",
             "question": "Q one?",
-            "video": str(daily_omni_clip),
+            "video": "clip.mp4",
             "choices": ["only"],
             "answer": "A",
         },
         {
             "id": "drop",
             "question": "Q two?",
-            "video": str(daily_omni_clip),
+            "video": "clip.mp4",
             "choices": ["only", "x"],
             "answer": "B",
         },

@@ -65,7 +65,8 @@ def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
 
 
 def _manifest(tmp_path, clip):
-    lines = [json.dumps({"id": f"q{i}", "question": f"{QUESTION} {i}", "video": str(clip),
+    (tmp_path / "clip.mp4").symlink_to(clip)  # media stays inside the manifest's folder
+    lines = [json.dumps({"id": f"q{i}", "question": f"{QUESTION} {i}", "video": "clip.mp4",
                          "choices": CHOICES, "answer": "B"}) for i in range(3)]  # fmt: skip
     lines.insert(1, '{"id": "broken", "question": ')
     path = tmp_path / "manifest.jsonl"
@@ -126,4 +127,4 @@ def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_
     rows = [SftRecord.model_validate_json(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
     assert count == len(rows) == 3
     assert rows[0].messages[0].content.startswith("<video>") and "<think>" in rows[0].messages[1].content
-    assert rows[0].videos == [str(daily_omni_clip)]
+    assert rows[0].videos == [str(tmp_path / "clip.mp4")]

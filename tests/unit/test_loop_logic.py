@@ -101,18 +101,24 @@ def test_manifest_lines_become_samples_or_error_records(tmp_path):
         json.dumps({"id": "c", "question": 5, "video": "c.mp4"}),  # wrong type
         json.dumps({"id": "a", "question": "again", "video": "a.mp4"}),  # duplicate id
         json.dumps(["a", "list"]),
+        json.dumps({"id": "up", "question": "Q?", "video": "../../etc/passwd"}),
+        json.dumps({"id": "abs", "question": "Q?", "video": "/etc/passwd"}),
     ]
     path = tmp_path / "m.jsonl"
     path.write_bytes(("\n".join(lines) + "\n\n").encode() + b'{"id": "\xff"}\n')
     items = list(iter_manifest(path))
-    assert len(items) == 7
+    assert len(items) == 9
     good = items[0]
     assert good.video == tmp_path / "v" / "a.mp4" and good.gold_text() == "x"
     errors = items[1:]
     assert all(isinstance(e, SampleError) for e in errors)
     messages = [e.error for e in errors]
     assert "not valid JSON" in messages[0] and "video" in messages[1] and "question" in messages[2]
-    assert "duplicate id 'a'" in messages[3] and "JSON object" in messages[4] and "UTF-8" in messages[5]
+    assert "duplicate id 'a'" in messages[3] and "JSON object" in messages[4]
+    assert "leaves the data root" in messages[5] and "leaves the data root" in messages[6]
+    assert "UTF-8" in messages[7]
+    outside = [i for i in iter_manifest(path, confine=False) if not isinstance(i, SampleError)]
+    assert {s.id for s in outside} == {"a", "up", "abs"}
     assert errors[0].where == f"{path}:2"
     with pytest.raises(AureliaError, match="does not exist"):
         list(iter_manifest(tmp_path / "missing.jsonl"))
