@@ -146,3 +146,19 @@ def test_records_survive_a_torn_last_line(tmp_path):
     writer.write({"id": "c"})
     writer.close()
     assert [r["id"] for r in read_records(path)] == ["a", "c"]
+
+
+def test_music_avqa_records_fill_placeholders_and_keep_open_answers(daily_omni_clip, tmp_path):
+    from aurelia_local.datasets import MUSIC_AVQA_ANSWERS, iter_music_avqa
+
+    source = daily_omni_clip.parents[3] / "music_avqa_sample.json"
+    samples = list(iter_music_avqa(source, tmp_path))
+    assert len(samples) == 24 and not any(isinstance(s, SampleError) for s in samples)
+    assert all("<" not in s.question and s.choices is None for s in samples)
+    assert all(s.answer in MUSIC_AVQA_ANSWERS for s in samples) and len(MUSIC_AVQA_ANSWERS) == 42
+    first = samples[0]
+    assert first.video == tmp_path / "00002754.mp4" and first.category == "Visual / Location"
+    assert first.is_correct("Indoor.") and not first.is_correct("outdoor")
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"video_id": "1", "question_id": 2, "type": "not json", "question_content": "Q"}]')
+    assert isinstance(next(iter_music_avqa(bad, tmp_path)), SampleError)
