@@ -1,0 +1,62 @@
+"""Fault injection: an engine that returns garbage, empty or truncated output, around the real one."""
+
+import asyncio
+import dataclasses
+import json
+
+import pytest
+
+from aurelia_local.datasets import Sample
+from aurelia_local.loop import compile_loop, run_sample
+from aurelia_local.types import Generation
+
+pytestmark = pytest.mark.engine
+BAD_OUTPUTS = ["not json at all", "", '{"steps": ["cut off']
+
+
+class FaultyEngine:
+    """Returns the given bad outputs for the first calls, then the real engine's answers."""
+
+    def __init__(self, inner, bad: list[str]):
+        self.inner, self.bad, self.calls = inner, list(bad), 0
+        self.model_id = inner.model_id
+
+    async def generate(self, items):
+        self.calls += 1
+        if self.bad:
+            text = self.bad.pop(0)
+            media = {"audio": 1, "video": 1}
+            return [Generation(text=text, token_ids=[], prompt_tokens=0, media_tokens=media) for _ in items]
+        return await self.inner.generate(items)
+
+
+def _ctx(loop_ctx, generator, **loop):
+    settings = loop_ctx.settings.model_copy(update={"loop": loop_ctx.settings.loop.model_copy(update=loop)})
+    return dataclasses.replace(loop_ctx, settings=settings, generator=generator)
+
+
+def test_bad_output_is_re_asked_without_using_a_round(loop_ctx, daily_omni_clip, tmp_path):
+    faulty = FaultyEngine(loop_ctx.generator, BAD_OUTPUTS[:2])
+    ctx = _ctx(loop_ctx, faulty, tau=10, max_rounds=2, parse_retries=2)
+    record = asyncio.run(
+        run_sample(compile_loop(), ctx, Sample(id="f", question="Q?", video=daily_omni_clip))
+    )
+    assert len(record["rounds"]) == 2  # both rounds still ran
+    assert record["rounds"][0]["generator_asks"] == 3 and record["rounds"][1]["generator_asks"] == 1
+
+
+def test_output_that_never_parses_is_an_error_record_and_the_run_goes_on(loop_ctx, daily_omni_clip, tmp_path):
+    from aurelia_local.distill import distill, read_records
+
+    (tmp_path / "clip.mp4").symlink_to(daily_omni_clip)
+    rows = [{"id": i, "question": f"Q {i}?", "video": "clip.mp4"} for i in ("a", "b")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # three bad outputs: sample "a" (concurrency 1) uses up its asks; sample "b" then gets real ones
+    evil = f'__import__("os").system("touch {tmp_path / "owned"}")'  # must stay text, never run
+    faulty = FaultyEngine(loop_ctx.generator, [*BAD_OUTPUTS[1:], evil])
+    ctx = _ctx(loop_ctx, faulty, tau=1, parse_retries=2, concurrency=1)
+    summary = distill(ctx.settings, tmp_path / "m.jsonl", tmp_path / "out", progress=False, ctx=ctx)
+    records = {r["id"]: r for r in read_records(tmp_path / "out" / "traces.jsonl")}
+    assert records["a"]["status"] == "error" and "ModelOutputError" in records["a"]["error"]
+    assert records["b"]["status"] == "ok" and summary["errors"] == 1
+    assert not (tmp_path / "owned").exists()
