@@ -121,7 +121,7 @@ async def _distill(
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from tqdm import tqdm
 
-    from aurelia_local.loop import compile_loop, error_record, open_loop, run_sample
+    from aurelia_local.loop import compile_loop, open_loop
 
     traces = out / TRACES
     previous = read_records(traces)
@@ -141,7 +141,7 @@ async def _distill(
 
                 async def one(item: Sample | SampleError) -> None:
                     async with gate:
-                        record = await _run_one(graph, ctx, item, settings, run_sample, error_record)
+                        record = await _run_one(graph, ctx, item, settings)
                     writer.write(record)
                     stats[record["status"]] += 1
                     stats["rounds"] += len(record.get("rounds", []))
@@ -175,16 +175,16 @@ def _take(items: Iterator, limit: int | None, already: int) -> Iterator:
         yield item
 
 
-async def _run_one(graph, ctx, item, settings, run_sample, error_record) -> dict[str, Any]:
+async def _run_one(graph, ctx, item: Sample | SampleError, settings: Settings) -> dict[str, Any]:
+    from aurelia_local.loop import error_record, run_sample
+
     if isinstance(item, SampleError):
         return error_record(item.id, item.where, item.error, settings)
     try:
         return await run_sample(graph, ctx, item, thread_id(item, settings))
     except EngineError:
         raise  # the engine is gone: stop, keep progress, resume later
-    except AureliaError as exc:
-        return error_record(item.id, str(item.video), exc, settings)
-    except Exception as exc:  # noqa: BLE001 - one broken sample must not end the run; recorded
+    except Exception as exc:  # noqa: BLE001 - one bad sample (bad input or a bug) is a record, not the end
         return error_record(item.id, str(item.video), exc, settings)
 
 

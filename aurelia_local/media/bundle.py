@@ -73,7 +73,9 @@ def bundle_key(video: Path, audio: Path | None, media: MediaConfig) -> str:
     check_file(video)
     if audio is not None:
         check_file(audio)
-    blob = "|".join([_identity(video), _identity(audio), media.model_dump_json()])
+    # ``video_only`` only decides whether a missing track is an error (checked on every access), not
+    # what is decoded: the video_only arm of an evaluation reuses the other arms' decode.
+    blob = "|".join([_identity(video), _identity(audio), media.model_dump_json(exclude={"video_only"})])
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -90,21 +92,28 @@ def load_bundle(video: Path, audio: Path | None, media: MediaConfig) -> MediaBun
         key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
     with key_lock:
         with _LOCK:
-            if key in _CACHE:
+            bundle = _CACHE.get(key)
+            if bundle is not None:
                 _CACHE.move_to_end(key)
-                return _CACHE[key]
-        bundle = _decode(key, video, audio, media)
-        with _LOCK:
-            _CACHE[key] = bundle
-            while len(_CACHE) > CACHE_SIZE:
-                _KEY_LOCKS.pop(_CACHE.popitem(last=False)[0], None)
-        return bundle
+        if bundle is None:
+            bundle = _decode(key, video, audio, media)
+            with _LOCK:
+                _CACHE[key] = bundle
+                while len(_CACHE) > CACHE_SIZE:
+                    _KEY_LOCKS.pop(_CACHE.popitem(last=False)[0], None)
+    if bundle.audio_source is None and not media.video_only:
+        raise MediaError(
+            f"{video}: no audio track and no separate audio file; give the audio file, or set "
+            "media.video_only=true (--set media.video_only=true) to run without audio"
+        )
+    return bundle
 
 
 def clear_bundle_cache() -> None:
     """Forget every cached bundle."""
     with _LOCK:
         _CACHE.clear()
+        _KEY_LOCKS.clear()
 
 
 def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:
@@ -144,12 +153,7 @@ def _read_sample_audio(
         return read_audio(audio, CLAP_RATE, media.max_audio_seconds), "file"
     if info.has_audio:
         return read_audio(video, CLAP_RATE, media.max_audio_seconds), "video"
-    if media.video_only:
-        return None, None
-    raise MediaError(
-        f"{video}: no audio track and no separate audio file; give the audio file, or set "
-        "media.video_only=true (--set media.video_only=true) to run without audio"
-    )
+    return None, None  # load_bundle decides whether that is allowed
 
 
 def _resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
