@@ -93,7 +93,16 @@ class MediaConfig(_Strict):
     audio_sample_rate: int = 16000
     video_min_pixels: int = 128 * 28 * 28
     video_max_pixels: int = 768 * 28 * 28
-    max_audio_seconds: float = Field(default=300.0, gt=0)
+    max_video_seconds: float = Field(
+        default=600.0, gt=0, description="Longer videos are error records (decoding never starts)."
+    )
+    max_audio_seconds: float = Field(
+        default=600.0, gt=0, description="Longer audio is an error record (decoding stops at the limit)."
+    )
+    min_video_seconds: float = Field(default=0.2, ge=0, description="Shorter videos are error records.")
+    min_video_side: int = Field(
+        default=16, ge=1, description="Videos whose frames are smaller (px, either side) are error records."
+    )
     use_audio_in_video: bool = True
     video_only: bool = Field(
         default=False, description="Accept samples without any audio (else a missing track is an error)."

@@ -18,7 +18,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from aurelia_local.datasets import Sample, SampleError, iter_samples
 from aurelia_local.errors import AureliaError, ConfigError, EngineError
 
 TRACES = "traces.jsonl"
+_END = object()
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -128,20 +129,19 @@ async def _distill(
     done = {r["id"] for r in previous if r.get("id") is not None}
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
     stream = iter_samples(source, settings.data.confine_to_root) if isinstance(source, Path) else iter(source)
-    items = list(_take(_pending(stream, done), limit, len(previous)))
+    items = _take(_pending(stream, done), limit, len(previous))
     writer = RecordWriter(traces)
     stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
-    bar = tqdm(total=len(items), unit="sample", disable=not progress, desc="distill")
+    bar = tqdm(total=_remaining(source, limit, len(previous)), unit="sample", disable=not progress,
+               desc="distill")  # fmt: skip
     start = time.perf_counter()
     try:
         async with AsyncSqliteSaver.from_conn_string(str(out / "checkpoints.sqlite")) as saver:
             graph = compile_loop(saver)
             async with _context(settings, ctx, open_loop) as ctx:
-                gate = asyncio.Semaphore(settings.loop.concurrency)
 
                 async def one(item: Sample | SampleError) -> None:
-                    async with gate:
-                        record = await _run_one(graph, ctx, item, settings)
+                    record = await _run_one(graph, ctx, item, settings)
                     writer.write(record)
                     stats[record["status"]] += 1
                     stats["rounds"] += len(record.get("rounds", []))
@@ -149,7 +149,7 @@ async def _distill(
                     bar.set_postfix(rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}",
                                     errors=stats["error"])  # fmt: skip
 
-                await asyncio.gather(*(one(item) for item in items))
+                await run_streamed(items, one, settings.loop.concurrency)
     finally:
         bar.close()
         writer.close()
@@ -157,6 +157,48 @@ async def _distill(
     summary = _summary(read_records(traces), seconds, stats, settings)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+async def run_streamed(items: Iterator, work: Callable[[Any], Awaitable[None]], width: int) -> None:
+    """Run ``work`` on every item, at most ``width`` at a time, pulling items only as slots free up.
+
+    A source of any length costs memory for ``width`` items. When one item raises (an engine that
+    went away), no new item starts, the ones in flight finish (their records are kept) and the
+    first exception is raised.
+    """
+    running: set[asyncio.Task] = set()
+    failure: BaseException | None = None
+    items = iter(items)
+    try:
+        while True:
+            if len(running) >= width:  # wait for a slot before taking the next item
+                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                failure = next((t.exception() for t in finished if t.exception()), None)
+                if failure is not None:
+                    break
+            item = next(items, _END)
+            if item is _END:
+                break
+            running.add(asyncio.create_task(work(item)))
+        if running:
+            finished, running = await asyncio.wait(running)
+            failure = failure or next((t.exception() for t in finished if t.exception()), None)
+    finally:
+        for task in running:
+            task.cancel()
+    if failure is not None:
+        raise failure
+
+
+def _remaining(source, limit: int | None, already: int) -> int | None:
+    """Samples left to run, for the progress bar: manifest lines are counted without parsing them."""
+    if not isinstance(source, Path) or not source.is_file():
+        return None
+    with source.open("rb") as handle:
+        total = sum(1 for line in handle if line.strip())
+    if limit is not None:
+        total = min(total, limit)
+    return max(0, total - already)
 
 
 @asynccontextmanager

@@ -50,3 +50,30 @@ def truncated(src: Path, out: Path, keep: float = 0.5, faststart: bool = False) 
     data = source.read_bytes()
     out.write_bytes(data[: int(len(data) * keep)])
     return out
+
+
+def pattern_clip(out: Path, seconds: float, size: str = "64x48", rate: int = 25, tone: bool = True) -> Path:
+    """A test pattern of ``seconds`` (with a tone when ``tone``): tiny frames, blinks, odd sizes."""
+    audio = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"] if tone else []
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}:duration={seconds}", *audio,
+            "-pix_fmt", "yuv420p", str(out))  # fmt: skip
+    return out
+
+
+def still_clip(out: Path, seconds: float, size: str = "320x240", rate: int = 10) -> Path:
+    """A long video cheaply: one still frame for ``seconds``, with a quiet tone."""
+    _ffmpeg(
+        "-f", "lavfi", "-i", f"smptebars=size={size}:rate={rate}:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "24k", str(out),
+    )  # fmt: skip
+    return out
+
+
+def tone_file(out: Path, seconds: float = 2.0, rate: int = 44100, channels: int = 1) -> Path:
+    """An audio-only file: a tone at ``rate`` Hz on ``channels`` channels (codec from the suffix)."""
+    layout = {1: "mono", 2: "stereo", 6: "5.1"}[channels]
+    _ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate={rate}",
+            "-af", f"aformat=channel_layouts={layout}", str(out))  # fmt: skip
+    return out

@@ -163,3 +163,24 @@ def agent_servers(smoke, tmp_path_factory):
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@pytest.fixture(scope="session")
+def server_config(agent_servers, models_dir, tmp_path_factory) -> Path:
+    """A user config file that points a CLI run at the session's servers (engines start in no time)."""
+    import yaml
+
+    path = tmp_path_factory.mktemp("config") / "servers.yaml"
+    engine = {"backend": "vllm_server", "servers": {k: [v] for k, v in agent_servers.items()}}
+    path.write_text(yaml.safe_dump({"models_dir": str(models_dir), "engine": engine}))
+    return path
+
+
+def run_cli(*args: str, config: Path | None = None, timeout: float = 900):
+    """Run ``aurelia ARGS`` in a subprocess (with ``--config``); return the completed process."""
+    import subprocess
+    import sys
+
+    extra = ["--config", str(config)] if config else []
+    cmd = [sys.executable, "-m", "aurelia_local.cli", *args, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

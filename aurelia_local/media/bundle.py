@@ -7,6 +7,11 @@ A ``MediaBundle`` holds:
 - the audio, mono, at 16 kHz (Whisper, Qwen omni) and 48 kHz (CLAP), from the separate audio file
   when one is given, else from the video's own track.
 
+Videos outside the profile's limits (``media.max_video_seconds``, ``min_video_seconds``,
+``min_video_side``, ``max_audio_seconds``) are ``MediaError``s that name the limit, before any
+frame is decoded. Memory per sample is bounded by those limits: frames are sampled, never all
+decoded, and audio decoding stops at its limit.
+
 ``load_bundle`` keeps the most recent bundles in memory, keyed by the files' identity (path, size,
 modification time) and the media settings, so a loop of five rounds decodes its sample once.
 """
@@ -121,8 +126,7 @@ def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> Me
     from aurelia_local.media.keyframes import candidate_indices, select_keyframes, to_grey
 
     info = probe(video)
-    if info.num_frames <= 0:
-        raise MediaError(f"{video}: the video stream holds no frames")
+    check_limits(info, media)
     idx = uniform_indices(info.num_frames, media.num_frames)
     # The omni processors shrink frames to video_max_pixels anyway; decoding at that size saves
     # decode time, memory and the processor's own resize.
@@ -142,6 +146,31 @@ def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> Me
         audio_path=audio, audio_source=source,
         audio_silent=bool(wav48 is not None and float(np.abs(wav48).max()) < SILENCE_PEAK),
     )  # fmt: skip
+
+
+def check_limits(info: VideoInfo, media: MediaConfig) -> None:
+    """Raise ``MediaError`` naming the file, the limit and the setting when a video is out of bounds."""
+    if info.num_frames <= 0:
+        raise MediaError(f"{info.path}: the video stream holds no frames")
+    seconds = info.duration_s or info.num_frames / info.fps
+    fix = "--set media.{}=N"
+    if seconds > media.max_video_seconds:
+        raise MediaError(
+            f"{info.path}: video is {seconds:.1f} s long, over the limit of {media.max_video_seconds:g} s "
+            f"(media.max_video_seconds); trim it, or raise the limit with {fix.format('max_video_seconds')}"
+        )
+    if seconds + 0.5 / info.fps < media.min_video_seconds:
+        raise MediaError(
+            f"{info.path}: video is {seconds:.2f} s long, under the minimum of {media.min_video_seconds:g} s "
+            f"(media.min_video_seconds); too short to reason about (lower the limit with "
+            f"{fix.format('min_video_seconds')})"
+        )
+    if min(info.width, info.height) < media.min_video_side:
+        raise MediaError(
+            f"{info.path}: frames are {info.width}x{info.height} px, under the minimum side of "
+            f"{media.min_video_side} px (media.min_video_side); a damaged or placeholder file? (lower the "
+            f"limit with {fix.format('min_video_side')})"
+        )
 
 
 def _read_sample_audio(

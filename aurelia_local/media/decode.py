@@ -13,6 +13,7 @@ import numpy as np
 from aurelia_local.errors import MediaError
 
 TRUNCATED = "the file may be truncated or corrupt"
+AUDIO_SLACK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def probe(path: Path) -> VideoInfo:
     except MediaError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaError(f"{path}: not a readable video ({exc.__class__.__name__}: {exc})") from None
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise MediaError(f"{path}: not a readable video, {TRUNCATED} ({reason})") from None
 
 
 def uniform_indices(total: int, count: int) -> list[int]:
@@ -140,33 +142,54 @@ def _read_frames_av(path: Path, indices: list[int], size: tuple[int, int] | None
 def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
     """Return the first audio track of ``path`` as mono float32 at ``sample_rate``.
 
-    Raises ``MediaError`` when the file has no audio track or it cannot be decoded.
+    Raises ``MediaError`` when the file has no audio track, it cannot be decoded, or it is longer
+    than ``max_seconds`` (decoding stops there, so a long file costs no more memory than the limit;
+    half a second of slack allows for a track a little longer than its video).
     """
     import av
 
     path = check_file(path)
-    chunks: list[np.ndarray] = []
-    limit = None if max_seconds is None else int(max_seconds * sample_rate)
+    limit = None if max_seconds is None else int((max_seconds + AUDIO_SLACK_S) * sample_rate)
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise MediaError(f"{path}: no audio track")
+            seconds = (container.duration or 0) / 1_000_000 + 1
+            audio = _Samples(min(int(seconds * sample_rate), limit or 1 << 62))
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            got = 0
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    got += chunk.size
-                if limit is not None and got >= limit:
-                    break
+                    audio.add(out.to_ndarray().reshape(-1))
+                if limit is not None and audio.size > limit:
+                    raise MediaError(
+                        f"{path}: audio is longer than {max_seconds:g} s, the limit "
+                        "(media.max_audio_seconds); trim it, or raise the limit with "
+                        "--set media.max_audio_seconds=SECONDS"
+                    )
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                audio.add(out.to_ndarray().reshape(-1))
     except MediaError:
         raise
     except av.error.FFmpegError as exc:
         raise MediaError(f"{path}: cannot decode audio, {TRUNCATED} ({exc})") from None
-    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if audio.size == 0:
         raise MediaError(f"{path}: audio track holds no samples")
-    return audio[:limit] if limit is not None else audio
+    return audio.array()
+
+
+class _Samples:
+    """A float32 buffer filled in place, sized from the container's duration, growing if that was short."""
+
+    def __init__(self, capacity: int):
+        self.buffer = np.empty(max(capacity, 1024), np.float32)
+        self.size = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        end = self.size + chunk.size
+        if end > self.buffer.size:
+            self.buffer = np.resize(self.buffer, max(end, 2 * self.buffer.size))
+        self.buffer[self.size : end] = chunk
+        self.size = end
+
+    def array(self) -> np.ndarray:
+        return self.buffer[: self.size]

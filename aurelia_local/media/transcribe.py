@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from aurelia_local.config import Settings
 from aurelia_local.errors import ModelMissingError
 from aurelia_local.media.bundle import MediaBundle
 
-_MEMORY: dict[str, Transcript] = {}
+_MEMORY: OrderedDict[str, Transcript] = OrderedDict()  # the most recent transcripts
+MEMORY_SIZE = 256
 # openai-whisper keeps decoding state in hooks on the model: one transcription at a time.
 _LOCK = threading.Lock()
 
@@ -72,11 +74,11 @@ def _transcribe(bundle: MediaBundle, settings: Settings, cache_dir: Path | None)
     checkpoint = whisper_checkpoint(settings)
     key = f"{bundle.key}-{checkpoint.stat().st_size}-{checkpoint.name}"
     if key in _MEMORY:
+        _MEMORY.move_to_end(key)
         return _MEMORY[key]
     disk = Path(cache_dir) / f"transcript-{key}.json" if cache_dir else None
     if disk is not None and disk.is_file():
-        _MEMORY[key] = Transcript.model_validate_json(disk.read_text())
-        return _MEMORY[key]
+        return _remember(key, Transcript.model_validate_json(disk.read_text()))
     import numpy as np
 
     result = _load(checkpoint).transcribe(
@@ -91,8 +93,14 @@ def _transcribe(bundle: MediaBundle, settings: Settings, cache_dir: Path | None)
         ],
         model=checkpoint.name,
     )
-    _MEMORY[key] = transcript
     if disk is not None:
         disk.parent.mkdir(parents=True, exist_ok=True)
         disk.write_text(json.dumps(transcript.model_dump(), ensure_ascii=False))
+    return _remember(key, transcript)
+
+
+def _remember(key: str, transcript: Transcript) -> Transcript:
+    _MEMORY[key] = transcript
+    while len(_MEMORY) > MEMORY_SIZE:
+        _MEMORY.popitem(last=False)
     return transcript
