@@ -88,7 +88,7 @@ def clip_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("clips")
     shots_clip(d / "shots.mp4")
     shots_clip(d / "no_audio.mp4", tone_hz=None)
-    shots_clip(d / "short.mp4", shot_s=0.05, rate=20)  # 4 frames, 0.2 s
+    shots_clip(d / "short.mp4", shot_s=0.05, rate=20)  # 3 frames: 0.15 s of video, 0.2 s of audio
     shots_clip(d / "portrait.mp4", size="90x160", shot_s=0.5)
     silent_track_clip(d / "silent.mp4")
     return d

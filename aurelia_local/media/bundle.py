@@ -152,14 +152,14 @@ def check_limits(info: VideoInfo, media: MediaConfig) -> None:
     """Raise ``MediaError`` naming the file, the limit and the setting when a video is out of bounds."""
     if info.num_frames <= 0:
         raise MediaError(f"{info.path}: the video stream holds no frames")
-    seconds = info.duration_s or info.num_frames / info.fps
+    seconds = max(info.duration_s, info.num_frames / info.fps)  # a stream's duration may omit its last frame
     fix = "--set media.{}=N"
     if seconds > media.max_video_seconds:
         raise MediaError(
             f"{info.path}: video is {seconds:.1f} s long, over the limit of {media.max_video_seconds:g} s "
             f"(media.max_video_seconds); trim it, or raise the limit with {fix.format('max_video_seconds')}"
         )
-    if seconds + 0.5 / info.fps < media.min_video_seconds:
+    if seconds < media.min_video_seconds:
         raise MediaError(
             f"{info.path}: video is {seconds:.2f} s long, under the minimum of {media.min_video_seconds:g} s "
             f"(media.min_video_seconds); too short to reason about (lower the limit with "

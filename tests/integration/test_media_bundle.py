@@ -62,7 +62,10 @@ def test_silent_track_is_audio_not_an_error(smoke, clip_dir):
 
 
 def test_short_and_portrait_clips(smoke, clip_dir):
-    short = load_bundle(clip_dir / "short.mp4", None, smoke.media)
+    with pytest.raises(MediaError, match=r"0\.15 s long, under the minimum of 0\.2 s"):
+        load_bundle(clip_dir / "short.mp4", None, smoke.media)
+    allowed = smoke.media.model_copy(update={"min_video_seconds": 0.1})
+    short = load_bundle(clip_dir / "short.mp4", None, allowed)
     assert 1 <= short.info.num_frames <= 5 and short.info.duration_s <= 0.25
     assert len(short.frames) <= short.info.num_frames and 1 <= len(short.keyframes) <= 2
     portrait = load_bundle(clip_dir / "portrait.mp4", None, smoke.media)
@@ -95,3 +98,42 @@ def test_bad_files_are_media_errors_naming_the_file(smoke, clip_dir, tmp_path):
         with pytest.raises(MediaError, match=message) as err:
             load_bundle(path, None, smoke.media)
         assert str(path) in str(err.value), name
+
+
+_PEAK = """
+import json, resource, sys
+from pathlib import Path
+from aurelia_local.config import load_settings
+from aurelia_local.media.bundle import load_bundle
+settings = load_settings("smoke", overrides=sys.argv[3:], environ={})
+load_bundle(Path(sys.argv[1]), None, settings.media)  # imports and decoder set-up, on a small clip
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+bundle = load_bundle(Path(sys.argv[2]), None, settings.media)
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+seconds = bundle.audio.size / 16000
+print(json.dumps({"grown_mib": grown / 1024, "frames": len(bundle.frames), "audio_s": seconds}))
+"""
+
+
+def test_a_long_video_is_refused_by_the_profile_and_decodes_in_bounded_memory_when_allowed(
+    smoke, clip_dir, tmp_path
+):
+    import json
+    import subprocess
+    import sys
+
+    from clips import still_clip
+
+    long = still_clip(tmp_path / "still.mp4", 600)  # 10 minutes, 320x240 at 10 fps: 6,000 frames
+    with pytest.raises(MediaError, match=r"600\.0 s long, over the limit of 300 s \(media\.max_video_sec"):
+        load_bundle(long, None, smoke.media)
+    allow = ["media.max_video_seconds=900", "media.max_audio_seconds=900"]
+    cmd = [sys.executable, "-c", _PEAK, str(clip_dir / "shots.mp4"), str(long), *allow]
+    peak = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    all_frames_mib = 6000 * 320 * 240 * 3 / 2**20  # what decoding every frame would hold: 1,318 MiB
+    audio_mib = 600 * (48000 + 16000) * 4 / 2**20  # the two audio rates kept: 146 MiB
+    assert peak["frames"] == smoke.media.num_frames and abs(peak["audio_s"] - 600) < 1
+    assert peak["grown_mib"] < 2.5 * audio_mib < all_frames_mib / 3, peak
+    with pytest.raises(MediaError, match=r"audio is longer than 120 s.*media.max_audio_seconds"):
+        over = smoke.media.model_copy(update={"max_video_seconds": 900, "max_audio_seconds": 120})
+        load_bundle(long, None, over)
