@@ -149,7 +149,13 @@ async def _distill(
                     bar.set_postfix(rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}",
                                     errors=stats["error"])  # fmt: skip
 
-                await run_streamed(items, one, settings.loop.concurrency)
+                try:
+                    await run_streamed(items, one, settings.loop.concurrency)
+                except EngineError as exc:
+                    raise EngineError(
+                        f"{exc}\nstopped; {len(previous) + _finished(stats)} samples are "
+                        f"saved in {out}; rerun the same command to resume"
+                    ) from exc
     finally:
         bar.close()
         writer.close()
@@ -230,9 +236,13 @@ async def _run_one(graph, ctx, item: Sample | SampleError, settings: Settings) -
         return error_record(item.id, str(item.video), exc, settings)
 
 
+def _finished(stats: dict) -> int:
+    return stats["ok"] + stats["error"] + stats["filtered"]
+
+
 def _summary(records: list[dict], seconds: float, stats: dict, settings: Settings) -> dict:
     ok = [r for r in records if r.get("status") == "ok"]
-    done = sum(stats.values()) - stats["rounds"]
+    done = _finished(stats)
     return {
         "samples": len(records),
         "ok": len(ok),
