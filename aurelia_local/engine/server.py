@@ -16,6 +16,7 @@ import asyncio
 import base64
 import io
 import itertools
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urlparse
 
 from aurelia_local.backends.vllm_local import EngineRequest
@@ -77,7 +78,11 @@ class ServerEngine:
         self.media = settings.media
         self.retries = settings.engine.max_retries
         self._next = itertools.cycle(range(len(self.roots)))
-        self._client = httpx.AsyncClient(timeout=settings.engine.request_timeout_s, trust_env=False)
+        # No proxies or .netrc from the environment, and no cookies kept: nothing is sent but the request.
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        self._client = httpx.AsyncClient(
+            timeout=settings.engine.request_timeout_s, trust_env=False, cookies=no_cookies
+        )
         self._token_ids: dict[str, int] = {}
 
     async def generate(self, items: list[EngineRequest]) -> list[Generation]:
