@@ -82,6 +82,10 @@ class EngineConfig(_Strict):
     gpu_memory_utilization: float = 0.85
     cpu_kv_cache_gib: int = 1
     request_timeout_s: float = 600.0
+    mm_cache_gib: float = Field(
+        default=1.0, ge=0, description="vLLM's cache of processed media per engine process (GiB); it serves "
+        "the rounds of samples in flight and bounds the memory a run over many videos grows to.",
+    )  # fmt: skip
 
 
 class MediaConfig(_Strict):

@@ -32,7 +32,8 @@ def server_flags(settings: Settings, role: str) -> list[str]:
     if ref.kind in FAMILIES:
         # Per-request processor arguments carry each sample's fps and the profile's pixel budget.
         flags += ["--limit-mm-per-prompt", json.dumps({"audio": 1, "video": 1, "image": 0}),
-                  "--trust-request-mm-kwargs"]  # fmt: skip
+                  "--trust-request-mm-kwargs",
+                  "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
     return flags
 
 

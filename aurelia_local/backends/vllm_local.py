@@ -96,6 +96,7 @@ class VllmLocal:
         )
         if self.omni:
             kwargs["limit_mm_per_prompt"] = {"audio": 1, "video": 1, "image": 0}
+            kwargs["mm_processor_cache_gb"] = engine.mm_cache_gib
         if self.device == "cuda":
             kwargs["gpu_memory_utilization"] = engine.gpu_memory_utilization
         else:
