@@ -134,7 +134,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
 
     overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
     settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
-    summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress)
+    summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
+                      retry_errors=args.retry_errors)  # fmt: skip
     _out(
         f"{summary['ok']} ok, {summary['errors']} errors of {summary['samples']} samples; "
         f"mean rounds {summary['mean_rounds']}; {summary['this_run']['samples_per_s']} samples/s this run"
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many samples")
     p.add_argument("--concurrency", type=int, help="samples in flight (default: loop.concurrency)")
     p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
+    p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_distill)
 

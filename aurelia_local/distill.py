@@ -72,6 +72,21 @@ class RecordWriter:
         self.handle.close()
 
 
+def drop_errors(path: Path) -> int:
+    """Rewrite a results file without its error records (atomically); return how many were dropped."""
+    records = read_records(path)
+    kept = [r for r in records if r.get("status") != "error"]
+    if len(kept) == len(records):
+        return 0
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return len(records) - len(kept)
+
+
 def thread_id(sample: Sample, settings: Settings) -> str:
     """The checkpoint key of a sample: the same sample under other settings is other work."""
     from aurelia_graphs.prompts import PROMPT_VERSION
@@ -89,16 +104,21 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
 
 
 def distill(
-    settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True, ctx=None
-) -> dict:
+    settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True, ctx=None,
+    retry_errors: bool = False,
+) -> dict:  # fmt: skip
     """Run the loop over ``source`` (a manifest, a Daily-Omni folder or samples) into ``out``.
 
     Returns the run summary.
 
     ``ctx`` reuses an open ``LoopContext`` (engines already loaded) instead of opening one.
+    ``retry_errors`` drops the error records of an earlier run so those samples run again (after the
+    files were fixed); finished samples are still skipped.
     """
     out.mkdir(parents=True, exist_ok=True)
     _check_resume_config(out, settings)
+    if retry_errors:
+        drop_errors(out / TRACES)
     return asyncio.run(_distill(settings, source, out, limit, progress, ctx))
 
 

@@ -80,3 +80,23 @@ def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_
     assert count == len(rows) == 3
     assert rows[0].messages[0].content.startswith("<video>") and "<think>" in rows[0].messages[1].content
     assert rows[0].videos == [str(tmp_path / "clip.mp4")]
+
+
+def test_retry_errors_runs_failed_samples_again_once_fixed(loop_ctx, daily_omni_clip, tmp_path):
+    from aurelia_local.distill import distill, read_records
+
+    ctx = _with(loop_ctx, tau=1)
+    rows = [{"id": i, "question": f"{QUESTION} {i}", "video": f"{i}.mp4"} for i in ("here", "late")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "here.mp4").symlink_to(daily_omni_clip)
+    out = tmp_path / "out"
+    first = distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx)
+    assert (first["ok"], first["errors"]) == (1, 1)
+    kept = {r["id"]: r for r in read_records(out / "traces.jsonl")}
+    (tmp_path / "late.mp4").symlink_to(daily_omni_clip)  # the missing file arrives
+    assert distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx)["errors"] == 1  # kept
+    again = distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx, retry_errors=True)
+    records = read_records(out / "traces.jsonl")
+    assert (again["ok"], again["errors"], again["this_run"]["ok"]) == (2, 0, 1)
+    assert [r["id"] for r in records] == ["here", "late"] and records[0] == kept["here"]
+    assert records[1]["status"] == "ok" and kept["late"]["status"] == "error"
