@@ -87,14 +87,14 @@ async def ask_avrt(ctx: LoopContext, sample, bundle: MediaBundle, transcript: st
     Returns the merged ``reasoning``, each agent's trace, prompt and token counts, the agreement of
     the teachers with the gold answer (when there is one) and the seconds spent.
     """
-    from aurelia_local.media.bundle import load_bundle
+    from aurelia_local.media.bundle import with_frame_count
 
     s = ctx.settings
     start = time.perf_counter()
     q, choices = sample.question, sample.choices
     pattern = {"regex": p.trace_pattern(s.loop.max_steps, s.loop.max_step_chars, choices)}
     media = s.media.model_copy(update={"num_frames": s.loop.avrt_frames})
-    frames = await asyncio.to_thread(load_bundle, sample.video, sample.audio, media)
+    frames = await asyncio.to_thread(with_frame_count, bundle, s.loop.avrt_frames, s.media)
     inputs = bundle_inputs(frames, media)
     vision_req = question_request(
         p.vision_teacher_prompt(q, choices), AVInputs(inputs.frames, None, fps=inputs.fps)

@@ -133,22 +133,9 @@ def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bu
 
 
 def _answer(adapter, requests: list) -> list:
-    if not requests:
-        return []
-    try:
-        return adapter.answer(requests)
-    except EngineError:
-        raise
-    except Exception:  # noqa: BLE001 - isolate the request that fails; the others still get answers
-        out = []
-        for r in requests:
-            try:
-                out.append(adapter.answer([r])[0])
-            except EngineError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - becomes this row's error
-                out.append(exc)
-        return out
+    from aurelia_local.engine.isolate import each_or_error
+
+    return each_or_error(adapter.answer, requests, fatal=(EngineError,)) if requests else []
 
 
 def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[str, Any], arms: list[str],

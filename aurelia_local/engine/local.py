@@ -11,6 +11,7 @@ import asyncio
 import time
 
 from aurelia_local.backends.vllm_local import EngineRequest, VllmLocal
+from aurelia_local.engine.isolate import each_or_error
 from aurelia_local.types import Generation
 
 
@@ -50,26 +51,21 @@ class LocalEngine:
             self.batch_sizes.append(len(items))
             start = time.perf_counter()
             try:
-                results = await asyncio.to_thread(self.backend.generate_many, items)
-            except Exception:  # noqa: BLE001 - one bad request must not fail the others: isolate it
-                await self._one_by_one(batch)
-                continue
+                results = await asyncio.to_thread(each_or_error, self.backend.generate_many, items)
+            except BaseException as exc:  # cancelled or interrupted: no caller waits forever
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
             finally:
                 self.busy.append((start, time.perf_counter()))
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):  # this request alone failed: its caller gets why
+                    future.set_exception(result)
+                else:
                     future.set_result(result)
-
-    async def _one_by_one(self, batch: list) -> None:
-        for item, future in batch:
-            try:
-                result = (await asyncio.to_thread(self.backend.generate_many, [item]))[0]
-            except Exception as exc:  # noqa: BLE001 - handed to the caller that sent this request
-                if not future.done():
-                    future.set_exception(exc)
-                continue
-            if not future.done():
-                future.set_result(result)
 
     async def aclose(self) -> None:
         """Stop the batching worker."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -112,6 +112,18 @@ def load_bundle(video: Path, audio: Path | None, media: MediaConfig) -> MediaBun
             "media.video_only=true (--set media.video_only=true) to run without audio"
         )
     return bundle
+
+
+def with_frame_count(bundle: MediaBundle, count: int, media: MediaConfig) -> MediaBundle:
+    """The same sample with ``count`` uniform frames: only those frames are decoded, the rest is shared."""
+    from aurelia_local.media.decode import fit_pixels, read_frames, uniform_indices
+
+    info = bundle.info
+    idx = uniform_indices(info.num_frames, count)
+    if len(idx) == len(bundle.frames):
+        return bundle
+    frames = read_frames(bundle.video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
+    return replace(bundle, frames=frames, frame_times=tuple(i / info.fps for i in idx))
 
 
 def clear_bundle_cache() -> None:

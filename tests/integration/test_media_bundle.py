@@ -137,3 +137,15 @@ def test_a_long_video_is_refused_by_the_profile_and_decodes_in_bounded_memory_wh
     with pytest.raises(MediaError, match=r"audio is longer than 120 s.*media.max_audio_seconds"):
         over = smoke.media.model_copy(update={"max_video_seconds": 900, "max_audio_seconds": 120})
         load_bundle(long, None, over)
+
+
+def test_another_frame_count_decodes_only_frames_and_matches_a_full_decode(smoke, daily_omni_clip):
+    from aurelia_local.media.bundle import with_frame_count
+
+    base = load_bundle(daily_omni_clip, None, smoke.media)
+    eight = with_frame_count(base, 8, smoke.media)
+    full = load_bundle(daily_omni_clip, None, smoke.media.model_copy(update={"num_frames": 8}))
+    assert len(base.frames) == smoke.media.num_frames and eight.frames.shape == full.frames.shape
+    assert np.array_equal(eight.frames, full.frames) and eight.frame_times == full.frame_times
+    assert eight.audio is base.audio and eight.keyframes is base.keyframes  # shared, not decoded again
+    assert with_frame_count(base, smoke.media.num_frames, smoke.media) is base

@@ -1,4 +1,4 @@
-"""distill streams its source: items are pulled as slots free up, and a failure stops new work only."""
+"""distill streams its source; a batch with one bad item fails only that item."""
 
 import asyncio
 import json
@@ -60,3 +60,22 @@ def test_progress_total_counts_manifest_lines_without_parsing_them(tmp_path):
     assert _remaining(path, None, 0) == 8  # the broken line becomes an error record: it counts
     assert _remaining(path, 5, 2) == 3 and _remaining(path, None, 9) == 0
     assert _remaining(tmp_path, None, 0) is None  # a Daily-Omni folder: total unknown up front
+
+
+def test_a_failing_batch_is_retried_item_by_item_and_only_the_bad_item_fails():
+    from aurelia_local.engine.isolate import each_or_error
+
+    calls = []
+
+    def square(items):
+        calls.append(list(items))
+        if "bad" in items:
+            raise ValueError("cannot square 'bad'")
+        return [x * x for x in items]
+
+    assert each_or_error(square, [1, 2]) == [1, 4] and calls == [[1, 2]]
+    results = each_or_error(square, [3, "bad", 4])
+    assert results[0] == 9 and results[2] == 16 and isinstance(results[1], ValueError)
+    assert calls[1:] == [[3, "bad", 4], [3], ["bad"], [4]]
+    with pytest.raises(ValueError):  # a fatal type is raised, not recorded
+        each_or_error(square, ["bad"], fatal=(ValueError,))
