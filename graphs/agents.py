@@ -93,9 +93,8 @@ async def ask_avrt(ctx: LoopContext, sample, bundle: MediaBundle, transcript: st
     start = time.perf_counter()
     q, choices = sample.question, sample.choices
     pattern = {"regex": p.trace_pattern(s.loop.max_steps, s.loop.max_step_chars, choices)}
-    media = s.media.model_copy(update={"num_frames": s.loop.avrt_frames})
     frames = await asyncio.to_thread(with_frame_count, bundle, s.loop.avrt_frames, s.media)
-    inputs = bundle_inputs(frames, media)
+    inputs = bundle_inputs(frames, s.media)
     vision_req = question_request(
         p.vision_teacher_prompt(q, choices), AVInputs(inputs.frames, None, fps=inputs.fps)
     )

@@ -165,15 +165,28 @@ def agent_servers(smoke, tmp_path_factory):
                 p.kill()
 
 
-@pytest.fixture(scope="session")
-def server_config(agent_servers, models_dir, tmp_path_factory) -> Path:
-    """A user config file that points a CLI run at the session's servers (engines start in no time)."""
+def write_server_config(path: Path, models_dir: Path, urls: dict[str, str], **sections) -> Path:
+    """A user config file that points a CLI run at servers (one URL per role) and sets ``sections``."""
     import yaml
 
-    path = tmp_path_factory.mktemp("config") / "servers.yaml"
-    engine = {"backend": "vllm_server", "servers": {k: [v] for k, v in agent_servers.items()}}
-    path.write_text(yaml.safe_dump({"models_dir": str(models_dir), "engine": engine}))
+    engine = {"backend": "vllm_server", "servers": {k: [v] for k, v in urls.items()}}
+    engine.update(sections.pop("engine", {}))
+    path.write_text(yaml.safe_dump({"models_dir": str(models_dir), "engine": engine, **sections}))
     return path
+
+
+@pytest.fixture(scope="session")
+def server_config(agent_servers, models_dir, tmp_path_factory) -> Path:
+    """A config for CLI runs against the session's servers (no engine to start in the CLI process)."""
+    return write_server_config(tmp_path_factory.mktemp("config") / "servers.yaml", models_dir, agent_servers)
+
+
+def with_loop(ctx, **loop):
+    """A copy of the loop context ``ctx`` with these ``loop.*`` settings."""
+    import dataclasses
+
+    settings = ctx.settings.model_copy(update={"loop": ctx.settings.loop.model_copy(update=loop)})
+    return dataclasses.replace(ctx, settings=settings)
 
 
 def run_cli(*args: str, config: Path | None = None, timeout: float = 900):

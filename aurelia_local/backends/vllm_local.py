@@ -31,8 +31,8 @@ class EngineRequest:
     structured: dict | None = None
 
 
-def prepare_engine_env(engine: EngineConfig) -> str:
-    """Set the vLLM platform variables for this machine and return the device type ("cuda" or "cpu")."""
+def platform_env(kv_cache_gib: int) -> str:
+    """Set the vLLM variables every engine or server process needs; return "cuda" or "cpu"."""
     import torch
 
     from aurelia_local.backends.compat import patch_llvmlite_ffi
@@ -44,11 +44,18 @@ def prepare_engine_env(engine: EngineConfig) -> str:
     if torch.cuda.is_available():
         return "cuda"
     os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(engine.cpu_kv_cache_gib))
-    # Each engine process re-imports torch and vLLM (about 25 s on 2 cores); on CPU the engine core
-    # and its single worker run in this process instead, which starts the engine in a few seconds.
-    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
     return "cpu"
+
+
+def prepare_engine_env(engine: EngineConfig) -> str:
+    """Set the vLLM variables for an in-process engine and return the device type ("cuda" or "cpu")."""
+    device = platform_env(engine.cpu_kv_cache_gib)
+    if device == "cpu":
+        # Each engine process re-imports torch and vLLM (about 25 s on 2 cores); on CPU the engine
+        # core and its single worker run in this process instead, which starts it in a few seconds.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    return device
 
 
 def sampling_params(sampling: SamplingConfig, structured: dict | None):

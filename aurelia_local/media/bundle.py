@@ -116,14 +116,25 @@ def load_bundle(video: Path, audio: Path | None, media: MediaConfig) -> MediaBun
 
 def with_frame_count(bundle: MediaBundle, count: int, media: MediaConfig) -> MediaBundle:
     """The same sample with ``count`` uniform frames: only those frames are decoded, the rest is shared."""
+    from aurelia_local.media.decode import uniform_indices
+
+    if len(uniform_indices(bundle.info.num_frames, count)) == len(bundle.frames):
+        return bundle
+    frames, times = _uniform_frames(bundle.video, bundle.info, count, media)
+    return replace(bundle, frames=frames, frame_times=times)
+
+
+def _uniform_frames(
+    video: Path, info: VideoInfo, count: int, media: MediaConfig
+) -> tuple[np.ndarray, tuple[float, ...]]:
+    """``count`` frames spread evenly over the clip, and their times (s)."""
     from aurelia_local.media.decode import fit_pixels, read_frames, uniform_indices
 
-    info = bundle.info
     idx = uniform_indices(info.num_frames, count)
-    if len(idx) == len(bundle.frames):
-        return bundle
-    frames = read_frames(bundle.video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
-    return replace(bundle, frames=frames, frame_times=tuple(i / info.fps for i in idx))
+    # The omni processors shrink frames to video_max_pixels anyway; decoding at that size saves
+    # decode time, memory and the processor's own resize.
+    frames = read_frames(video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
+    return frames, tuple(i / info.fps for i in idx)
 
 
 def clear_bundle_cache() -> None:
@@ -134,23 +145,19 @@ def clear_bundle_cache() -> None:
 
 
 def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> MediaBundle:
-    from aurelia_local.media.decode import fit_pixels, probe, read_frames, scaled_size, uniform_indices
+    from aurelia_local.media.decode import probe, read_frames, scaled_size
     from aurelia_local.media.keyframes import candidate_indices, select_keyframes, to_grey
 
     info = probe(video)
     check_limits(info, media)
-    idx = uniform_indices(info.num_frames, media.num_frames)
-    # The omni processors shrink frames to video_max_pixels anyway; decoding at that size saves
-    # decode time, memory and the processor's own resize.
-    frames = read_frames(video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
+    frames, frame_times = _uniform_frames(video, info, media.num_frames, media)
     cands = candidate_indices(info.num_frames, info.fps, media.keyframe_fps, media.keyframe_candidates)
     small = read_frames(video, cands, scaled_size(info.width, info.height, media.keyframe_size))
     choice = select_keyframes(to_grey(small, media.ssim_size), media.ssim_threshold, media.max_keyframes)
     wav48, source = _read_sample_audio(video, audio, info, media)
     wav16 = _resample(wav48, CLAP_RATE, media.audio_sample_rate) if wav48 is not None else None
     return MediaBundle(
-        key=key, video=video, info=info, frames=frames,
-        frame_times=tuple(i / info.fps for i in idx),
+        key=key, video=video, info=info, frames=frames, frame_times=frame_times,
         keyframes=small[list(choice.positions)],
         keyframe_times=tuple(cands[p] / info.fps for p in choice.positions),
         keyframe_reasons=choice.reasons,

@@ -5,6 +5,7 @@ import dataclasses
 import json
 
 import pytest
+from conftest import with_loop
 
 from aurelia_local.datasets import Sample
 from aurelia_local.loop import compile_loop, run_sample
@@ -31,8 +32,7 @@ class FaultyEngine:
 
 
 def _ctx(loop_ctx, generator, **loop):
-    settings = loop_ctx.settings.model_copy(update={"loop": loop_ctx.settings.loop.model_copy(update=loop)})
-    return dataclasses.replace(loop_ctx, settings=settings, generator=generator)
+    return dataclasses.replace(with_loop(loop_ctx, **loop), generator=generator)
 
 
 def test_bad_output_is_re_asked_without_using_a_round(loop_ctx, daily_omni_clip, tmp_path):

@@ -15,8 +15,7 @@ import time
 from urllib.parse import urlparse
 
 import pytest
-import yaml
-from conftest import run_cli
+from conftest import run_cli, write_server_config
 from proxy import Proxy
 
 from aurelia_local.distill import read_records
@@ -43,10 +42,9 @@ def setup(proxy, agent_servers, models_dir, daily_omni_clip, tmp_path_factory):
     lines = [json.dumps({"id": f"k{i}", "question": f"What is shown at second {3 * i}?", "video": "clip.mp4",
                          "choices": CHOICES, "answer": "B"}) for i in range(SAMPLES)]  # fmt: skip
     (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    servers = {"generator": [proxy.url], "summarizer": [agent_servers["summarizer"]]}
-    config = {"models_dir": str(models_dir), "engine": {"backend": "vllm_server", "servers": servers,
-              "max_retries": 3}, "loop": {"max_rounds": 2, "concurrency": 1}}  # fmt: skip
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    urls = {"generator": proxy.url, "summarizer": agent_servers["summarizer"]}
+    write_server_config(root / "config.yaml", models_dir, urls, engine={"max_retries": 3},
+                        loop={"max_rounds": 2, "concurrency": 1})  # fmt: skip
     return root / "manifest.jsonl", root / "config.yaml"
 
 

@@ -1,10 +1,10 @@
 """The whole loop on CPU with the tiny kit and the in-process engines; distill and its SFT export."""
 
 import asyncio
-import dataclasses
 import json
 
 import pytest
+from conftest import with_loop
 
 from aurelia_local.datasets import Sample
 from aurelia_local.loop import compile_loop, run_sample
@@ -14,17 +14,12 @@ QUESTION = "Which visual-audio pair occurs at the very beginning of the video?"
 CHOICES = ["Construction site overview", "Detailed sign graphic", "Instructor in PPE", "Excavator movement"]
 
 
-def _with(ctx, **loop):
-    settings = ctx.settings.model_copy(update={"loop": ctx.settings.loop.model_copy(update=loop)})
-    return dataclasses.replace(ctx, settings=settings)
-
-
 def _sample(clip, n=0):
     return Sample(id=f"s{n}", question=f"{QUESTION} ({n})", video=clip, choices=CHOICES, answer="B")
 
 
 def test_forced_low_score_runs_exactly_t_rounds_and_picks_the_best(loop_ctx, daily_omni_clip):
-    ctx = _with(loop_ctx, tau=10, max_rounds=3)
+    ctx = with_loop(loop_ctx, tau=10, max_rounds=3)
     record = asyncio.run(run_sample(compile_loop(), ctx, _sample(daily_omni_clip)))
     rounds = record["rounds"]
     assert [r["round"] for r in rounds] == [1, 2, 3] and record["stop_reason"] == "max_rounds"
@@ -41,12 +36,12 @@ def test_forced_low_score_runs_exactly_t_rounds_and_picks_the_best(loop_ctx, dai
 
 
 def test_a_passing_score_stops_after_one_round(loop_ctx, daily_omni_clip):
-    record = asyncio.run(run_sample(compile_loop(), _with(loop_ctx, tau=1), _sample(daily_omni_clip)))
+    record = asyncio.run(run_sample(compile_loop(), with_loop(loop_ctx, tau=1), _sample(daily_omni_clip)))
     assert len(record["rounds"]) == 1 and record["stop_reason"] == "threshold" and record["best_round"] == 1
 
 
 def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
-    ctx = _with(loop_ctx, tau=1)
+    ctx = with_loop(loop_ctx, tau=1)
     engine = ctx.generator
     before = len(engine.batch_sizes)
 
@@ -73,7 +68,7 @@ def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_
     from aurelia_local.distill import distill
     from aurelia_local.export import SftRecord, export_sft
 
-    ctx = _with(loop_ctx, tau=1)
+    ctx = with_loop(loop_ctx, tau=1)
     distill(ctx.settings, _manifest(tmp_path, daily_omni_clip), tmp_path / "run", progress=False, ctx=ctx)
     count = export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl")
     rows = [SftRecord.model_validate_json(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
@@ -85,7 +80,7 @@ def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_
 def test_retry_errors_runs_failed_samples_again_once_fixed(loop_ctx, daily_omni_clip, tmp_path):
     from aurelia_local.distill import distill, read_records
 
-    ctx = _with(loop_ctx, tau=1)
+    ctx = with_loop(loop_ctx, tau=1)
     rows = [{"id": i, "question": f"{QUESTION} {i}", "video": f"{i}.mp4"} for i in ("here", "late")]
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "here.mp4").symlink_to(daily_omni_clip)
