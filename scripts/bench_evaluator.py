@@ -25,8 +25,13 @@ DEFAULT_VIDEO = REPO.parent / "shared/data/daily_omni_mini/Videos/d6b4OmUFt7I/d6
 
 def bench_keyframes(video: Path, media) -> dict:
     """Time the public code's keyframe method and ours on ``video``."""
-    from aurelia_local.media.decode import probe, read_frames, scaled_size
-    from aurelia_local.media.keyframes import candidate_indices, paper_keyframes, select_keyframes, to_grey
+    from aurelia_local.core.media.decode import probe, read_frames, scaled_size
+    from aurelia_local.core.media.keyframes import (
+        candidate_indices,
+        paper_keyframes,
+        select_keyframes,
+        to_grey,
+    )
 
     start = time.perf_counter()
     paper = paper_keyframes(video, media.ssim_threshold, media.max_keyframes)
@@ -54,8 +59,8 @@ def real_size_encoders(settings):
     import torch
     from transformers import ClapConfig, ClapModel
 
-    from aurelia_local.scoring.clap_score import ClapEncoder
-    from aurelia_local.scoring.clip_score import ClipEncoder
+    from aurelia_local.core.scoring.clap_score import ClapEncoder
+    from aurelia_local.core.scoring.clip_score import ClipEncoder
 
     torch.manual_seed(0)
     clip = ClipEncoder.__new__(ClipEncoder)
@@ -72,8 +77,8 @@ def real_size_encoders(settings):
 
 def bench_evaluator(video: Path, settings, n: int, real_size: bool) -> dict:
     """Time the grounding scorer on ``n`` captions, one at a time and batched."""
-    from aurelia_local.media.bundle import load_bundle
-    from aurelia_local.scoring.grounding import GroundingScorer
+    from aurelia_local.core.media.bundle import load_bundle
+    from aurelia_local.core.scoring.grounding import GroundingScorer
 
     captions = [f"Caption {i}: a person speaks in a room while music plays. A door closes." for i in range(n)]
     bundle = load_bundle(video, None, settings.media)
@@ -111,9 +116,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
-    from aurelia_local.config import load_settings
-    from aurelia_local.offline import enforce_offline
-    from aurelia_local.tiny.kit import build_kit
+    from aurelia_local.core.config import load_settings
+    from aurelia_local.core.offline import enforce_offline
+    from aurelia_local.core.tiny.kit import build_kit
 
     enforce_offline()
     build_kit(args.models_dir, only=["open_clip", "clap"])

@@ -38,7 +38,7 @@ def union_seconds(intervals: list[tuple[float, float]], lo: float, hi: float) ->
 
 async def run(ctx, samples, concurrent: bool) -> tuple[float, float, list[int]]:
     """Run the samples; return wall seconds, seconds inside an engine, and the batch sizes."""
-    from aurelia_local.loop import compile_loop, run_sample
+    from aurelia_local.graphs.runner import compile_loop, run_sample
 
     graph = compile_loop()
     engines = [ctx.generator, ctx.summarizer]
@@ -65,12 +65,12 @@ def main() -> int:
     parser.add_argument("--transcribe", action="store_true")
     args = parser.parse_args()
 
-    from aurelia_local.config import load_settings
-    from aurelia_local.datasets import Sample
-    from aurelia_local.loop import open_loop
-    from aurelia_local.media.bundle import clear_bundle_cache
-    from aurelia_local.offline import enforce_offline
-    from aurelia_local.tiny.kit import build_kit
+    from aurelia_local.core.config import load_settings
+    from aurelia_local.core.datasets import Sample
+    from aurelia_local.core.media.bundle import clear_bundle_cache
+    from aurelia_local.core.offline import enforce_offline
+    from aurelia_local.core.tiny.kit import build_kit
+    from aurelia_local.graphs.runner import open_loop
 
     enforce_offline()
     build_kit(args.models_dir)

@@ -89,10 +89,10 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="work and keep files here (default: a temp folder)")
     args = parser.parse_args()
 
-    from aurelia_local.config import load_settings
-    from aurelia_local.distill import distill
-    from aurelia_local.offline import enforce_offline
-    from aurelia_local.tiny.kit import build_kit
+    from aurelia_local.app.distill import distill
+    from aurelia_local.core.config import load_settings
+    from aurelia_local.core.offline import enforce_offline
+    from aurelia_local.core.tiny.kit import build_kit
 
     enforce_offline()
     build_kit(args.models_dir)

@@ -19,8 +19,8 @@ i=0
 while read -r role cmd; do
   port=$((PORT + i)); i=$((i + 1))
   eval "args=($cmd)"  # the flags come shell-quoted (shlex.join)
-  nohup "$PY" -m aurelia_local.serve "${args[@]}" --host 127.0.0.1 --port "$port" \
+  nohup "$PY" -m aurelia_local.app.serve "${args[@]}" --host 127.0.0.1 --port "$port" \
     > "runs/servers/$role.log" 2>&1 &
   echo $! > "runs/servers/$role.pid"
   echo "$role: http://127.0.0.1:$port/v1 (log runs/servers/$role.log)"
-done < <("$PY" -m aurelia_local.serve_args --profile "$PROFILE" generator summarizer)
+done < <("$PY" -m aurelia_local.engines.server_flags --profile "$PROFILE" generator summarizer)

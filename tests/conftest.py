@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aurelia_local.offline import enforce_offline
+from aurelia_local.core.offline import enforce_offline
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("AURELIA_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -42,7 +42,7 @@ def snapshot(request):
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The tiny kit, built once into a cache folder that later runs reuse (the build is idempotent)."""
-    from aurelia_local.tiny.kit import build_kit
+    from aurelia_local.core.tiny.kit import build_kit
 
     root = Path(os.environ.get("AURELIA_TEST_MODELS", REPO / ".cache" / "test-models"))
     build_kit(root)
@@ -52,7 +52,7 @@ def models_dir() -> Path:
 @pytest.fixture(scope="session")
 def smoke(models_dir):
     """Smoke-profile settings pointing at the test kit."""
-    from aurelia_local.config import load_settings
+    from aurelia_local.core.config import load_settings
 
     return load_settings("smoke", overrides=[f"models_dir={models_dir}"], environ={})
 
@@ -75,7 +75,7 @@ def qwen2_5_vllm(smoke):
     """The one in-process vLLM engine of the session (a process holds one CPU engine)."""
     import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
 
-    from aurelia_local.backends.vllm_local import VllmLocal
+    from aurelia_local.engines.vllm_local import VllmLocal
 
     return VllmLocal(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
 
@@ -97,7 +97,7 @@ def clip_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def summarizer_vllm(smoke, qwen2_5_vllm):
     """The tiny text LLM in vLLM (the session's second engine gets its own worker process)."""
-    from aurelia_local.backends.vllm_local import VllmLocal
+    from aurelia_local.engines.vllm_local import VllmLocal
 
     return VllmLocal(smoke.model_path("summarizer"), smoke.models["summarizer"], smoke.engine, smoke.media)
 
@@ -105,10 +105,10 @@ def summarizer_vllm(smoke, qwen2_5_vllm):
 @pytest.fixture(scope="session")
 def loop_ctx(smoke, qwen2_5_vllm, summarizer_vllm):
     """A loop context on the session's engines and the grounding scorer (tests replace its settings)."""
-    from aurelia_graphs.context import LoopContext
-    from aurelia_local.engine.local import LocalEngine
-    from aurelia_local.loop import loop_models
-    from aurelia_local.scoring.grounding import GroundingScorer
+    from aurelia_local.core.scoring.grounding import GroundingScorer
+    from aurelia_local.engines.batching import LocalEngine
+    from aurelia_local.graphs.context import LoopContext
+    from aurelia_local.graphs.runner import loop_models
 
     engines = LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm)
     return LoopContext(smoke, *engines, GroundingScorer(smoke), loop_models(smoke))
@@ -131,14 +131,14 @@ def agent_servers(smoke, tmp_path_factory):
 
     import httpx
 
-    from aurelia_local.serve_args import server_flags
+    from aurelia_local.engines.server_flags import server_flags
 
     logs = tmp_path_factory.mktemp("servers")
     urls, procs = {}, []
     for role in ("generator", "summarizer"):
         port = _free_port()
-        cmd = [sys.executable, "-m", "aurelia_local.serve", *server_flags(smoke, role), "--host", "127.0.0.1",
-               "--port", str(port)]  # fmt: skip
+        cmd = [sys.executable, "-m", "aurelia_local.app.serve", *server_flags(smoke, role),
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
         log = (logs / f"{role}.log").open("w")
         procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
         urls[role] = f"http://127.0.0.1:{port}/v1"
@@ -195,5 +195,5 @@ def run_cli(*args: str, config: Path | None = None, timeout: float = 900):
     import sys
 
     extra = ["--config", str(config)] if config else []
-    cmd = [sys.executable, "-m", "aurelia_local.cli", *args, *extra]
+    cmd = [sys.executable, "-m", "aurelia_local.app.cli", *args, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
-from aurelia_local.datasets import Sample
-from aurelia_local.loop import compile_loop, run_sample
+from aurelia_local.core.datasets import Sample
+from aurelia_local.graphs.runner import compile_loop, run_sample
 
 pytestmark = pytest.mark.engine
 CHOICES = ["Construction site overview", "Detailed sign graphic"]
@@ -47,7 +47,7 @@ def test_avrt_in_process(loop_ctx, qwen2_5_vllm, summarizer_vllm, daily_omni_cli
 
 
 def test_avrt_through_the_servers(smoke, agent_servers, loop_ctx, daily_omni_clip):
-    from aurelia_local.engine.server import ServerEngine
+    from aurelia_local.engines.server import ServerEngine
 
     engine = smoke.engine.model_copy(
         update={"backend": "vllm_server", "servers": {k: [v] for k, v in agent_servers.items()}}
@@ -75,8 +75,9 @@ def test_avrt_through_the_servers(smoke, agent_servers, loop_ctx, daily_omni_cli
 def test_agreement_filter_keeps_only_samples_both_teachers_get_right(loop_ctx, daily_omni_clip, tmp_path):
     import json
 
-    from aurelia_local.distill import distill, read_records
-    from aurelia_local.export import export_sft
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.export import export_sft
+    from aurelia_local.core.jsonl import read_records
 
     ctx = _avrt(loop_ctx, loop_ctx.settings, agreement_filter=True, max_rounds=1, tau=1)
     ctx = dataclasses.replace(

@@ -11,7 +11,7 @@ import pytest
 from clips import pattern_clip, shots_clip, still_clip, tone_file, truncated
 from conftest import run_cli
 
-from aurelia_local.distill import read_records
+from aurelia_local.core.jsonl import read_records
 
 pytestmark = pytest.mark.engine
 ROOT_NAME = "données d'essai 1"  # spaces, an apostrophe and non-ASCII letters in every path

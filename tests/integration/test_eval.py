@@ -5,17 +5,17 @@ import json
 
 import pytest
 
-from aurelia_local.distill import read_records
-from aurelia_local.injection import ARMS
+from aurelia_local.core.injection import ARMS
+from aurelia_local.core.jsonl import read_records
 
 pytestmark = pytest.mark.engine
 
 
 @pytest.fixture(scope="module")
 def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
-    from aurelia_local.bench.runner import run_eval
-    from aurelia_zoo import load_card
-    from aurelia_zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.zoo.cards import load_card
+    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
 
     loop = smoke.loop.model_copy(update={"tau": 1})
     ctx = dataclasses.replace(
@@ -81,7 +81,7 @@ def test_results_report_and_chart(evaluated):
 
 
 def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, daily_omni_clip):
-    from aurelia_local.bench.runner import run_eval
+    from aurelia_local.app.eval.runner import run_eval
 
     results, out, targets, ctx = evaluated
     path = out / "samples.jsonl"

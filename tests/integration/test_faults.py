@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import with_loop
 
-from aurelia_local.datasets import Sample
-from aurelia_local.loop import compile_loop, run_sample
-from aurelia_local.types import Generation
+from aurelia_local.core.datasets import Sample
+from aurelia_local.core.types import Generation
+from aurelia_local.graphs.runner import compile_loop, run_sample
 
 pytestmark = pytest.mark.engine
 BAD_OUTPUTS = ["not json at all", "", '{"steps": ["cut off']
@@ -46,7 +46,8 @@ def test_bad_output_is_re_asked_without_using_a_round(loop_ctx, daily_omni_clip,
 
 
 def test_output_that_never_parses_is_an_error_record_and_the_run_goes_on(loop_ctx, daily_omni_clip, tmp_path):
-    from aurelia_local.distill import distill, read_records
+    from aurelia_local.app.distill import distill
+    from aurelia_local.core.jsonl import read_records
 
     (tmp_path / "clip.mp4").symlink_to(daily_omni_clip)
     rows = [{"id": i, "question": f"Q {i}?", "video": "clip.mp4"} for i in ("a", "b")]
@@ -69,8 +70,9 @@ def _files(root):
 def test_prompt_injected_output_stays_data_and_writes_nothing_outside_the_output_folder(
     loop_ctx, daily_omni_clip, tmp_path
 ):
-    from aurelia_local.distill import distill, read_records
-    from aurelia_local.export import export_sft
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.export import export_sft
+    from aurelia_local.core.jsonl import read_records
 
     data = tmp_path / "data"
     data.mkdir()

@@ -18,7 +18,7 @@ import pytest
 from conftest import run_cli, write_server_config
 from proxy import Proxy
 
-from aurelia_local.distill import read_records
+from aurelia_local.core.jsonl import read_records
 
 pytestmark = pytest.mark.engine
 SAMPLES = 6
@@ -80,7 +80,7 @@ def test_kill_9_at_three_random_points_then_resume_matches_an_uninterrupted_run(
     rng = random.Random(seed)
     out = tmp_path / "killed"
     traces = out / "traces.jsonl"
-    cmd = [sys.executable, "-m", "aurelia_local.cli", *_args(setup, out), "--config", str(setup[1])]
+    cmd = [sys.executable, "-m", "aurelia_local.app.cli", *_args(setup, out), "--config", str(setup[1])]
     kills = []
     for target in sorted(rng.sample(range(SAMPLES - 1), 3)):  # records written when the kill comes
         proc = subprocess.Popen(

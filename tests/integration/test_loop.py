@@ -6,8 +6,8 @@ import json
 import pytest
 from conftest import with_loop
 
-from aurelia_local.datasets import Sample
-from aurelia_local.loop import compile_loop, run_sample
+from aurelia_local.core.datasets import Sample
+from aurelia_local.graphs.runner import compile_loop, run_sample
 
 pytestmark = pytest.mark.engine
 QUESTION = "Which visual-audio pair occurs at the very beginning of the video?"
@@ -65,8 +65,8 @@ def _manifest(tmp_path, clip):
 
 
 def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_path):
-    from aurelia_local.distill import distill
-    from aurelia_local.export import SftRecord, export_sft
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.export import SftRecord, export_sft
 
     ctx = with_loop(loop_ctx, tau=1)
     distill(ctx.settings, _manifest(tmp_path, daily_omni_clip), tmp_path / "run", progress=False, ctx=ctx)
@@ -78,7 +78,8 @@ def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_
 
 
 def test_retry_errors_runs_failed_samples_again_once_fixed(loop_ctx, daily_omni_clip, tmp_path):
-    from aurelia_local.distill import distill, read_records
+    from aurelia_local.app.distill import distill
+    from aurelia_local.core.jsonl import read_records
 
     ctx = with_loop(loop_ctx, tau=1)
     rows = [{"id": i, "question": f"{QUESTION} {i}", "video": f"{i}.mp4"} for i in ("here", "late")]

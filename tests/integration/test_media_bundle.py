@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from aurelia_local.errors import MediaError
-from aurelia_local.media.bundle import clear_bundle_cache, load_bundle
+from aurelia_local.core.errors import MediaError
+from aurelia_local.core.media.bundle import clear_bundle_cache, load_bundle
 
 
 def _dominant_hz(wav: np.ndarray, rate: int) -> float:
@@ -103,8 +103,8 @@ def test_bad_files_are_media_errors_naming_the_file(smoke, clip_dir, tmp_path):
 _PEAK = """
 import json, resource, sys
 from pathlib import Path
-from aurelia_local.config import load_settings
-from aurelia_local.media.bundle import load_bundle
+from aurelia_local.core.config import load_settings
+from aurelia_local.core.media.bundle import load_bundle
 settings = load_settings("smoke", overrides=sys.argv[3:], environ={})
 load_bundle(Path(sys.argv[1]), None, settings.media)  # imports and decoder set-up, on a small clip
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -140,7 +140,7 @@ def test_a_long_video_is_refused_by_the_profile_and_decodes_in_bounded_memory_wh
 
 
 def test_another_frame_count_decodes_only_frames_and_matches_a_full_decode(smoke, daily_omni_clip):
-    from aurelia_local.media.bundle import with_frame_count
+    from aurelia_local.core.media.bundle import with_frame_count
 
     base = load_bundle(daily_omni_clip, None, smoke.media)
     eight = with_frame_count(base, 8, smoke.media)

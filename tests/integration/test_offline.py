@@ -29,7 +29,7 @@ def test_the_guard_blocks_and_logs_an_outside_connect(tmp_path):
 def test_reason_runs_with_the_network_blocked(models_dir, daily_omni_clip, tmp_path):
     log = tmp_path / "net.log"
     out = tmp_path / "reason.json"
-    cmd = [sys.executable, "-m", "aurelia_local.cli", "reason", str(daily_omni_clip), "--question", "Heard?",
+    cmd = [sys.executable, "-m", "aurelia_local.app.cli", "reason", str(daily_omni_clip), "--question", "H?",
            "--set", f"models_dir={models_dir}", "--set", "loop.max_rounds=1", "--out", str(out)]  # fmt: skip
     # the HF offline switches are removed from the environment: the project must set them itself
     proc = subprocess.run(cmd, env=_guarded_env(log), capture_output=True, text=True, timeout=900)

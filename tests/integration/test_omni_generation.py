@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from aurelia_local.omni import AVInputs, load_av_inputs, question_request
+from aurelia_local.engines.request import AVInputs, load_av_inputs, question_request
 
 pytestmark = pytest.mark.engine
 QUESTION = "What instrument is heard first in the video?"
@@ -38,7 +38,7 @@ def wav_inputs(smoke, daily_omni_clip, daily_omni_wav):
 
 @pytest.fixture(scope="session")
 def qwen2_5_hf(smoke):
-    from aurelia_local.backends.hf_omni import HfOmni
+    from aurelia_local.engines.hf_omni import HfOmni
 
     return HfOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.media)
 
@@ -58,7 +58,7 @@ def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
 
 
 def test_vllm_prompt_interleaves_audio_inside_the_video_block(qwen2_5_vllm, av_inputs, smoke):
-    from aurelia_local.omni import vllm_prompt
+    from aurelia_local.engines.omni import vllm_prompt
 
     prompt = vllm_prompt(qwen2_5_vllm.processor, question_request(QUESTION, av_inputs), smoke.media)
     assert prompt["mm_processor_kwargs"]["use_audio_in_video"] is True
@@ -94,9 +94,9 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(
 QWEN3_VLLM = """
 import json, sys
 from pathlib import Path
-from aurelia_local.backends.vllm_local import VllmLocal
-from aurelia_local.config import ModelRef, load_settings
-from aurelia_local.omni import load_av_inputs, question_request
+from aurelia_local.engines.vllm_local import VllmLocal
+from aurelia_local.core.config import ModelRef, load_settings
+from aurelia_local.engines.request import load_av_inputs, question_request
 
 if __name__ == "__main__":
     models, clip, question = sys.argv[1:4]
@@ -111,9 +111,9 @@ if __name__ == "__main__":
 def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs, daily_omni_clip, tmp_path):
     # A second in-process CPU engine cannot share this process's distributed state with the first
     # (MoE needs an expert-parallel group), so the Qwen3 engine runs in its own process.
-    from aurelia_local.backends.hf_omni import HfOmni
-    from aurelia_local.config import ModelRef
-    from aurelia_local.types import Generation
+    from aurelia_local.core.config import ModelRef
+    from aurelia_local.core.types import Generation
+    from aurelia_local.engines.hf_omni import HfOmni
 
     script = tmp_path / "qwen3_vllm.py"
     script.write_text(QWEN3_VLLM)
@@ -140,7 +140,7 @@ def test_generate_command_writes_a_record_with_provenance(models_dir, daily_omni
     cmd = [
         sys.executable,
         "-m",
-        "aurelia_local.cli",
+        "aurelia_local.app.cli",
         "generate",
         str(daily_omni_clip),
         "--question",
@@ -153,6 +153,6 @@ def test_generate_command_writes_a_record_with_provenance(models_dir, daily_omni
     record = json.loads(out.read_text())
     assert record["generation"]["media_tokens"]["audio"] == 750
     assert len(record["generation"]["token_ids"]) == 5 and record["sampling"]["max_tokens"] == 5
-    config_cmd = [sys.executable, "-m", "aurelia_local.cli", "config", *sets]
+    config_cmd = [sys.executable, "-m", "aurelia_local.app.cli", "config", *sets]
     shown = subprocess.run(config_cmd, capture_output=True, text=True, env=env).stdout
     assert f"config_hash: {record['config_hash']}" in shown

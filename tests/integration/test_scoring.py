@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from aurelia_local.media.bundle import load_bundle
-from aurelia_local.scoring import build_scorer
+from aurelia_local.core.media.bundle import load_bundle
+from aurelia_local.engines.scorers import build_scorer
 
 CAPTIONS = [
     "A man talks to the camera in a small room. Soft music plays behind him.",
@@ -53,7 +53,7 @@ def test_grounding_scores_the_visual_side_alone_for_video_only_samples(grounding
 
 
 def test_a_caption_that_is_a_distractor_scores_no_better_than_the_bank(grounding, bundle):
-    from aurelia_local.scoring.distractors import DISTRACTORS
+    from aurelia_local.core.scoring.distractors import DISTRACTORS
 
     scores = grounding.score([(bundle, d) for d in DISTRACTORS])
     zs = [s.similarities["visual_z"] for s in scores]
@@ -80,7 +80,7 @@ def test_judge_and_hybrid_score_through_vllm(smoke, qwen2_5_vllm, bundle, ground
 
 
 def test_judge_without_an_engine_is_a_config_error(smoke):
-    from aurelia_local.errors import ConfigError
+    from aurelia_local.core.errors import ConfigError
 
     settings = _with_scorer(smoke, "judge")
     with pytest.raises(ConfigError, match="judge engine"):
@@ -88,7 +88,7 @@ def test_judge_without_an_engine_is_a_config_error(smoke):
 
 
 def test_transcript_has_timed_segments_and_is_cached(smoke, bundle, tmp_path):
-    from aurelia_local.media import transcribe as tr
+    from aurelia_local.core.media import transcribe as tr
 
     tr._MEMORY.clear()
     t = tr.transcribe(bundle, smoke, cache_dir=tmp_path)
@@ -102,7 +102,7 @@ def test_transcript_has_timed_segments_and_is_cached(smoke, bundle, tmp_path):
 
 
 def test_score_command_writes_a_record_with_provenance(models_dir, daily_omni_clip, tmp_path, capsys):
-    from aurelia_local.cli import main
+    from aurelia_local.app.cli import main
 
     out = tmp_path / "score.json"
     code = main([
@@ -117,7 +117,7 @@ def test_score_command_writes_a_record_with_provenance(models_dir, daily_omni_cl
 
 
 def test_score_command_reports_a_bad_file_and_exits_2(models_dir, tmp_path, capsys):
-    from aurelia_local.cli import main
+    from aurelia_local.app.cli import main
 
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")

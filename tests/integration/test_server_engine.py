@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
-from aurelia_local.datasets import Sample
-from aurelia_local.errors import ConfigError, EngineError
+from aurelia_local.core.datasets import Sample
+from aurelia_local.core.errors import ConfigError, EngineError
 
 pytestmark = pytest.mark.engine
 
@@ -17,8 +17,8 @@ def _server_settings(smoke, urls, **engine):
 
 
 def test_loop_through_the_servers_keeps_audio_and_video(smoke, agent_servers, loop_ctx, daily_omni_clip):
-    from aurelia_local.engine.server import ServerEngine
-    from aurelia_local.loop import compile_loop, run_sample
+    from aurelia_local.engines.server import ServerEngine
+    from aurelia_local.graphs.runner import compile_loop, run_sample
 
     settings = _server_settings(smoke, agent_servers)
     settings = settings.model_copy(
@@ -46,10 +46,9 @@ def test_loop_through_the_servers_keeps_audio_and_video(smoke, agent_servers, lo
 def test_a_server_that_is_not_up_is_a_clear_error_naming_the_url(smoke):
     from conftest import _free_port
 
-    from aurelia_local.backends.vllm_local import EngineRequest
-    from aurelia_local.engine.server import ServerEngine
-    from aurelia_local.messages import user_turn
-    from aurelia_local.omni import AVInputs, OmniRequest
+    from aurelia_local.core.messages import user_turn
+    from aurelia_local.engines.request import AVInputs, EngineRequest, OmniRequest
+    from aurelia_local.engines.server import ServerEngine
 
     url = f"http://127.0.0.1:{_free_port()}/v1"
     settings = _server_settings(smoke, {"summarizer": url}, max_retries=1)
@@ -61,7 +60,7 @@ def test_a_server_that_is_not_up_is_a_clear_error_naming_the_url(smoke):
 
 
 def test_only_loopback_or_allowed_hosts(smoke):
-    from aurelia_local.engine.server import ServerEngine
+    from aurelia_local.engines.server import ServerEngine
 
     remote = _server_settings(smoke, {"summarizer": "http://10.1.2.3:8000/v1"})
     with pytest.raises(ConfigError, match="not loopback"):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from aurelia_local.tiny.kit import KIT, MARKER, build_kit, build_one
+from aurelia_local.core.tiny.kit import KIT, MARKER, build_kit, build_one
 
 
 def _tensors(folder: Path) -> dict[str, torch.Tensor]:
@@ -102,7 +102,7 @@ def test_clap_scores_audio_against_text(models_dir):
 def test_whisper_transcribes_the_real_clip(models_dir, daily_omni_wav):
     import whisper
 
-    from aurelia_local.media.decode import read_audio
+    from aurelia_local.core.media.decode import read_audio
 
     model = whisper.load_model(str(models_dir / "tiny" / "whisper" / "whisper.pt"), device="cpu")
     audio = read_audio(daily_omni_wav, 16000)[: 5 * 16000]
@@ -131,8 +131,8 @@ def test_text_llm_chats_in_transformers(models_dir):
 def test_omni_templates_render_media_placeholders(models_dir, kind):
     from transformers import AutoProcessor
 
-    from aurelia_local.messages import user_turn
-    from aurelia_local.omni import family
+    from aurelia_local.core.messages import user_turn
+    from aurelia_local.engines.omni import family
 
     proc = AutoProcessor.from_pretrained(models_dir / "tiny" / kind, local_files_only=True)
     conv = [m.to_hf() for m in user_turn("Q?", video=True, audio=True)]

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from aurelia_local.errors import ModelOutputError
-from aurelia_local.scoring.base import combine, round_half_up, split_sentences
-from aurelia_local.scoring.calibration import calibrated_score, distractor_z, z_to_score
-from aurelia_local.scoring.judge import JUDGE_CONSTRAINT, judge_prompt, parse_verdict
+from aurelia_local.core.errors import ModelOutputError
+from aurelia_local.core.scoring.base import combine, round_half_up, split_sentences
+from aurelia_local.core.scoring.calibration import calibrated_score, distractor_z, z_to_score
+from aurelia_local.engines.judge import JUDGE_CONSTRAINT, judge_prompt, parse_verdict
 
 D = 64
 CAL = dict(z_low=-1.0, z_high=4.0, std_floor=0.01)

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aurelia_local.cli import main
+from aurelia_local.app.cli import main
 
 
 def _run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
@@ -12,14 +12,14 @@ def _run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith("AURELIA_")}
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "aurelia_local.cli", *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "aurelia_local.app.cli", *args], capture_output=True, text=True, env=env
     )
 
 
 def test_light_subcommands_do_not_import_torch(tmp_path: Path):
     code = (
         "import sys\n"
-        "from aurelia_local.cli import main\n"
+        "from aurelia_local.app.cli import main\n"
         f"for argv in (['config'], ['models', 'list', '--set', 'models_dir={tmp_path}'],"
         f" ['doctor', '--no-torch', '--set', 'models_dir={tmp_path}']):\n"
         "    main(argv)\n"

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from aurelia_local.config import ROLES, config_hash, dump_settings, env_overrides, load_settings
-from aurelia_local.errors import ConfigError
+from aurelia_local.core.config import ROLES, config_hash, dump_settings, env_overrides, load_settings
+from aurelia_local.core.errors import ConfigError
 
 
 def test_every_profile_loads_and_fills_every_role():

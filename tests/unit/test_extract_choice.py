@@ -1,6 +1,6 @@
 import pytest
 
-from aurelia_local.bench import extract_choice, normalize_open_answer
+from aurelia_local.core.answers import extract_choice, normalize_open_answer
 
 CHOICES = ["a guitar", "a piano", "drums", "a violin"]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from aurelia_local.media.keyframes import candidate_indices, select_keyframes, ssim
+from aurelia_local.core.media.keyframes import candidate_indices, select_keyframes, ssim
 
 
 def _pattern(seed: int, size=(48, 64)) -> np.ndarray:

@@ -5,13 +5,13 @@ import re
 
 import pytest
 
-from aurelia_graphs import prompts
-from aurelia_graphs.agents import parse_reasoning
-from aurelia_graphs.routing import best_round, should_continue, stop_reason
-from aurelia_local.datasets import SampleError, iter_daily_omni, iter_manifest, strip_letter
-from aurelia_local.distill import RecordWriter, read_records
-from aurelia_local.errors import AureliaError, ModelOutputError
-from aurelia_local.leakage import find_leakage
+from aurelia_local.core.datasets import SampleError, iter_daily_omni, iter_manifest, strip_letter
+from aurelia_local.core.errors import AureliaError, ModelOutputError
+from aurelia_local.core.jsonl import RecordWriter, read_records
+from aurelia_local.core.leakage import find_leakage
+from aurelia_local.graphs import prompts
+from aurelia_local.graphs.agents import parse_reasoning
+from aurelia_local.graphs.routing import best_round, should_continue, stop_reason
 
 
 def _rounds(*scores):
@@ -149,7 +149,7 @@ def test_records_survive_a_torn_last_line(tmp_path):
 
 
 def test_music_avqa_records_fill_placeholders_and_keep_open_answers(daily_omni_clip, tmp_path):
-    from aurelia_local.datasets import MUSIC_AVQA_ANSWERS, iter_music_avqa
+    from aurelia_local.core.datasets import MUSIC_AVQA_ANSWERS, iter_music_avqa
 
     source = daily_omni_clip.parents[3] / "music_avqa_sample.json"
     samples = list(iter_music_avqa(source, tmp_path))

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from aurelia_local.errors import MediaError
-from aurelia_local.media.decode import probe, read_audio, uniform_indices
-from aurelia_local.messages import user_turn
-from aurelia_local.omni import AVInputs, check_media_tokens
+from aurelia_local.core.errors import MediaError
+from aurelia_local.core.media.decode import probe, read_audio, uniform_indices
+from aurelia_local.core.messages import user_turn
+from aurelia_local.engines.omni import check_media_tokens
+from aurelia_local.engines.request import AVInputs
 
 
 def test_conversation_converts_for_both_consumers():

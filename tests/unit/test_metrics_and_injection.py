@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from aurelia_local.bench.metrics import bootstrap_ci, summarize
-from aurelia_local.errors import AureliaError
-from aurelia_local.injection import ARMS, arm_modalities, target_prompt
+from aurelia_local.app.eval.metrics import bootstrap_ci, summarize
+from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.injection import ARMS, arm_modalities, target_prompt
 
 
 def _rows(arm, correct, category="c1"):

@@ -32,15 +32,17 @@ def test_cpu_and_gpu_locks_pin_the_same_shared_stack():
 
 
 def test_every_package_folder_is_installed():
+    from setuptools import find_packages
+
     conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    listed = set(conf["packages"])
-    mapping = conf["package-dir"]
-    found = set()
-    for name, folder in mapping.items():
-        for init in (REPO / folder).rglob("__init__.py"):
-            rel = init.parent.relative_to(REPO / folder)
-            found.add(".".join([name, *rel.parts]))
-    assert found == listed
+    found = set(find_packages(str(REPO), include=conf["packages"]["find"]["include"]))
+    with_code = {
+        ".".join(f.parent.relative_to(REPO).parts) for f in (REPO / "aurelia_local").rglob("*.py")
+    }
+    assert with_code == found  # a folder of modules without __init__.py would be left out
+    for package, patterns in conf["package-data"].items():
+        folder = REPO.joinpath(*package.split("."))
+        assert all(list(folder.glob(pattern)) for pattern in patterns), package
 
 
 def test_dockerfile_uses_the_gpu_lock_and_the_setup_script():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aurelia_local.config import PROFILES, ROLES, load_settings
-from aurelia_local.serve_args import server_flags
+from aurelia_local.core.config import PROFILES, ROLES, load_settings
+from aurelia_local.engines.server_flags import server_flags
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("aurelia_local", "graphs", "model_zoo")
@@ -63,7 +63,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 def test_the_server_client_sends_no_credentials_and_ignores_proxy_settings(monkeypatch, tmp_path):
-    from aurelia_local.engine.server import ServerEngine
+    from aurelia_local.engines.server import ServerEngine
 
     netrc = tmp_path / ".netrc"
     netrc.write_text("machine 127.0.0.1 login user password secret\n")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from aurelia_local.distill import _remaining, run_streamed
+from aurelia_local.app.distill import _remaining, run_streamed
 
 
 class Source:
@@ -63,7 +63,7 @@ def test_progress_total_counts_manifest_lines_without_parsing_them(tmp_path):
 
 
 def test_a_failing_batch_is_retried_item_by_item_and_only_the_bad_item_fails():
-    from aurelia_local.engine.isolate import each_or_error
+    from aurelia_local.engines.isolate import each_or_error
 
     calls = []
 

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from aurelia_local.errors import ConfigError
-from aurelia_zoo import adapter_class, list_cards, load_card
+from aurelia_local.core.errors import ConfigError
+from aurelia_local.zoo.cards import adapter_class, list_cards, load_card
 
 
 @pytest.mark.parametrize("key", list_cards())
@@ -25,6 +25,9 @@ def test_the_published_sizes_are_in_the_zoo():
 
 
 def test_importing_the_zoo_loads_no_heavy_library():
-    code = "import sys, aurelia_zoo; print([m for m in ('torch','vllm','transformers') if m in sys.modules])"
+    code = (
+        "import sys, aurelia_local.zoo.cards; "
+        "print([m for m in ('torch','vllm','transformers') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

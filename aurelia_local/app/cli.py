@@ -1,0 +1,300 @@
+"""The ``aurelia`` console script: subcommands, kebab-case flags, lazy imports, logging set up once.
+
+Light subcommands (``config``, ``models list``, ``doctor``) never import torch; heavy modules are
+imported inside the handler that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from aurelia_local.core.errors import AureliaError
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "configuration (precedence: profile < --config < AURELIA_* env < --set)"
+    )
+    group.add_argument("--profile", help="smoke (tiny kit, default), default or large; env AURELIA_PROFILE")
+    group.add_argument("--config", type=Path, help="a YAML file of overrides; env AURELIA_CONFIG")
+    group.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one key, e.g. --set loop.tau=7 (repeatable)")  # fmt: skip
+    parser.add_argument("-v", "--verbose", action="store_true", help="show library logs")
+
+
+def _settings(args: argparse.Namespace):
+    from aurelia_local.core.config import load_settings
+
+    return load_settings(args.profile, args.config, args.overrides)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation and the active profile's model folders."""
+    from aurelia_local.app import doctor
+
+    settings = _settings(args)
+    checks = doctor.run_checks(settings, probe_torch=not args.no_torch)
+    _out(doctor.as_json(checks, settings) if args.json else doctor.render(checks, settings))
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print the resolved configuration and its hash."""
+    from aurelia_local.core.config import dump_settings
+
+    _out(dump_settings(_settings(args)).rstrip())
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """List the profile's models and whether each folder is usable."""
+    from aurelia_local.core.model_files import check_models
+
+    settings = _settings(args)
+    for role, path, missing in check_models(settings):
+        state = "ok" if not missing else "missing " + ", ".join(missing)
+        _out(f"{role:<11} {settings.models[role].kind:<15} {path}  [{state}]")
+    return 0
+
+
+def cmd_models_build_tiny(args: argparse.Namespace) -> int:
+    """Build the tiny random-weight kit."""
+    from aurelia_local.core.tiny.kit import build_kit
+
+    directory = args.dir or _settings(args).models_dir
+    total = 0
+
+    def report(result) -> None:
+        nonlocal total
+        total += result.size_bytes
+        verb = "built" if result.built else "up to date"
+        _out(
+            f"{result.name:<15} {verb:<10} {result.size_bytes / 1e6:6.1f} MB "
+            f"{result.seconds:6.1f} s  {result.path}"
+        )
+
+    build_kit(Path(directory).expanduser(), seed=args.seed, force=args.force, only=args.only, on_done=report)
+    _out(f"tiny kit in {Path(directory).expanduser()}: {total / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    """Download a profile's weights (needs network)."""
+    from aurelia_local.app.download import download
+
+    download(_settings(args), args.role or None, _out)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Answer one question about one video with an omni model."""
+    from aurelia_local.app.generate import render, run_generate
+
+    settings = _settings(args)
+    record = run_generate(settings, args.video, args.question, args.audio, args.backend, args.role)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score captions against one sample's media."""
+    from aurelia_local.app.score import render, run_score
+
+    settings = _settings(args)
+    record = run_score(settings, args.video, args.caption, args.audio, args.transcript)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_reason(args: argparse.Namespace) -> int:
+    """Run the reasoning loop on one sample."""
+    from aurelia_local.app.reason import render, run_reason
+
+    settings = _settings(args)
+    record = run_reason(settings, args.video, args.question, args.audio, args.choice or None, args.answer)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    """Run the loop over a dataset, resumably."""
+    from aurelia_local.app.distill import TRACES, distill
+
+    overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
+    settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
+    summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
+                      retry_errors=args.retry_errors)  # fmt: skip
+    _out(
+        f"{summary['ok']} ok, {summary['errors']} errors of {summary['samples']} samples; "
+        f"mean rounds {summary['mean_rounds']}; {summary['this_run']['samples_per_s']} samples/s this run"
+    )
+    _out(f"traces in {args.out / TRACES}")
+    if args.export == "sft":
+        from aurelia_local.app.export import export_sft
+
+        count = export_sft(args.out / TRACES, args.out / "sft.jsonl")
+        _out(f"{count} conversations in {args.out / 'sft.jsonl'}")
+    return 1 if summary["errors"] else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate target models on a benchmark, with and without r*."""
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.zoo.cards import adapter_class, load_card
+
+    settings = _settings(args)
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    cards = {key: load_card(key) for key in args.target}
+    targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
+    results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
+                       args.reasoning, progress=not args.no_progress)  # fmt: skip
+    for key, summary in results["summary"].items():
+        accs = ", ".join(
+            f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()
+        )
+        _out(f"{key}: {accs}")
+    _out(f"report in {args.out / 'report.md'}")
+    return 0
+
+
+def _write_record(record: dict, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        _out(f"record written to {out}")
+
+
+def _media_command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+    """A subcommand about one video: the common flags, VIDEO, --audio and --out."""
+    p = sub.add_parser(name, help=help_text)
+    _common(p)
+    p.add_argument("video", type=Path)
+    p.add_argument("--audio", type=Path, help="a separate audio file (default: the video's own track)")
+    p.add_argument("--out", type=Path, help="write the full record as JSON")
+    p.set_defaults(func=func)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``aurelia`` command."""
+    parser = argparse.ArgumentParser(
+        prog="aurelia", description="Local test-time reasoning distillation for AV-LLMs."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("doctor", help="check the installation and the profile's models")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch/torchvision import check")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("config", help="show the resolved configuration")
+    _common(p)
+    p.set_defaults(func=cmd_config_show)
+
+    models = sub.add_parser("models", help="list, build or download models").add_subparsers(
+        dest="models_command", required=True, metavar="ACTION"
+    )
+    p = models.add_parser("list", help="the profile's models and whether they are present")
+    _common(p)
+    p.set_defaults(func=cmd_models_list)
+    p = models.add_parser("build-tiny", help="build the tiny random-weight kit (offline, seconds)")
+    _common(p)
+    p.add_argument("dir", nargs="?", type=Path, help="target folder (default: the models_dir setting)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    p.add_argument("--only", action="append", metavar="NAME", help="build only this model (repeatable)")
+    p.set_defaults(func=cmd_models_build_tiny)
+    p = models.add_parser("download", help="fetch a profile's weights (NEEDS NETWORK)")
+    _common(p)
+    p.add_argument("--role", action="append", help="only this role (repeatable)")
+    p.set_defaults(func=cmd_models_download)
+
+    p = _media_command(sub, "generate", "answer a question about a video with an omni model", cmd_generate)
+    p.add_argument("--question", required=True)
+    p.add_argument("--backend", choices=["vllm", "hf"], default="vllm")
+    p.add_argument("--role", default="generator", help="which profile model answers (default: generator)")
+
+    p = _media_command(sub, "score", "rate captions against a video's frames and audio (1-10)", cmd_score)
+    p.add_argument("--caption", action="append", required=True, help="a caption to score (repeatable)")
+    p.add_argument("--transcript", action="store_true", help="also transcribe the speech with Whisper")
+
+    p = _media_command(sub, "reason", "run the reasoning loop on one video and question", cmd_reason)
+    p.add_argument("--question", required=True)
+    p.add_argument("--choice", action="append", help="a multiple-choice option, in order (repeatable)")
+    p.add_argument("--answer", help="the gold answer (option letter), for the leakage check")
+
+    p = sub.add_parser("distill", help="run the loop over a dataset (JSONL manifest or Daily-Omni folder)")
+    _common(p)
+    p.add_argument("source", type=Path, help="a JSONL manifest, or a folder with Daily-Omni's qa.json")
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
+    p.add_argument("--limit", type=int, help="at most this many samples")
+    p.add_argument("--concurrency", type=int, help="samples in flight (default: loop.concurrency)")
+    p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
+    p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_distill)
+
+    p = sub.add_parser("eval", help="evaluate target models with and without r* on a benchmark")
+    _common(p)
+    p.add_argument("--benchmark", required=True, choices=["daily_omni", "music_avqa", "manifest"])
+    p.add_argument(
+        "--data-root", type=Path, required=True, help="the benchmark folder (or the manifest file)"
+    )
+    p.add_argument(
+        "--target", action="append", required=True, help="a zoo key, e.g. qwen2_5_omni_7b (repeatable)"
+    )
+    p.add_argument("--arms", default="zero_shot,cot,aurelia,video_only,audio_only")
+    p.add_argument("--backend", choices=["vllm", "hf"], default="vllm", help="how target models run")
+    p.add_argument("--reasoning", type=Path, help="reuse r* from a distill run's traces.jsonl")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if not verbose:
+        import os
+
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``aurelia`` command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.command != "models" or args.models_command != "download":
+        from aurelia_local.core.offline import enforce_offline
+
+        enforce_offline()
+    try:
+        return args.func(args)
+    except AureliaError as exc:
+        sys.stderr.write(f"aurelia: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("aurelia: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

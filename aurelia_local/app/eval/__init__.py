@@ -1,0 +1,1 @@
+"""``aurelia eval``: the runner, the metrics and the report."""

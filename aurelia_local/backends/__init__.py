@@ -1,1 +1,0 @@
-"""Inference backends for the omni models: vLLM in-process and transformers."""

@@ -1,0 +1,320 @@
+"""Typed configuration: profiles, the precedence of overrides, and the config hash.
+
+Precedence, lowest to highest (each layer overrides the ones before it):
+
+1. the built-in defaults of the models below,
+2. the profile (``aurelia_local/profiles/<name>.yaml``: ``smoke``, ``default``, ``large``),
+3. a user YAML file (``--config FILE`` or ``AURELIA_CONFIG``),
+4. ``AURELIA_*`` environment variables (``AURELIA_LOOP__TAU=7``: ``__`` separates nested keys),
+5. command-line overrides (``--set loop.tau=7``).
+
+Values given as strings (environment, ``--set``) are read as YAML scalars, so ``7`` is an int and
+``true`` a bool. Unknown keys are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aurelia_local.core.errors import ConfigError
+
+PROFILES = ("smoke", "default", "large")
+ENV_PREFIX = "AURELIA_"
+# Environment variables that select a layer rather than override a key.
+ENV_RESERVED = frozenset({"AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON"})
+ModelKind = Literal["qwen2_5_omni", "qwen3_omni_moe", "text_llm", "open_clip", "clap", "whisper"]
+ROLES = (
+    "generator", "judge", "target", "summarizer", "clip", "clap", "whisper",
+    "vision_teacher", "audio_teacher", "merger",
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(_Strict):
+    """One model the profile uses: where it lives locally and where it can be downloaded from."""
+
+    kind: ModelKind
+    folder: str = Field(description="Folder under models_dir, or an absolute path.")
+    source: str | None = Field(
+        default=None,
+        description="Where `aurelia models download` fetches it: `hf:ORG/REPO` or `whisper:NAME`.",
+    )
+    file: str | None = Field(
+        default=None, description="Checkpoint file inside the folder (Whisper, open_clip)."
+    )
+    arch: str | None = Field(default=None, description="Architecture name (open_clip model name).")
+    tiny: bool = Field(default=False, description="Built locally by `aurelia models build-tiny`.")
+    trust_remote_code: bool = False
+    dtype: str = "auto"
+
+
+class EngineConfig(_Strict):
+    """How the vLLM engine is run."""
+
+    backend: Literal["vllm_local", "vllm_server"] = "vllm_local"
+    servers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="vllm_server: base URLs per role, e.g. {generator: [http://127.0.0.1:8001/v1]}.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Hosts besides loopback that server URLs may name."
+    )
+    max_retries: int = Field(default=3, ge=0, description="Retries on connection errors, with backoff.")
+    batch_window_s: float = Field(
+        default=0.01, ge=0, description="vllm_local: wait this long to gather concurrent requests."
+    )
+    dtype: str = "auto"
+    max_model_len: int = 32768
+    max_num_seqs: int = 16
+    enforce_eager: bool = False
+    gpu_memory_utilization: float = 0.85
+    cpu_kv_cache_gib: int = 1
+    request_timeout_s: float = 600.0
+    mm_cache_gib: float = Field(
+        default=1.0, ge=0, description="vLLM's cache of processed media per engine process (GiB); it serves "
+        "the rounds of samples in flight and bounds the memory a run over many videos grows to.",
+    )  # fmt: skip
+
+
+class MediaConfig(_Strict):
+    """How media is sampled for the models."""
+
+    num_frames: int = Field(default=8, ge=1)
+    max_keyframes: int = Field(default=5, ge=1)
+    ssim_threshold: float = Field(default=0.6, gt=0, lt=1)
+    audio_sample_rate: int = 16000
+    video_min_pixels: int = 128 * 28 * 28
+    video_max_pixels: int = 768 * 28 * 28
+    max_video_seconds: float = Field(
+        default=600.0, gt=0, description="Longer videos are error records (decoding never starts)."
+    )
+    max_audio_seconds: float = Field(
+        default=600.0, gt=0, description="Longer audio is an error record (decoding stops at the limit)."
+    )
+    min_video_seconds: float = Field(default=0.2, ge=0, description="Shorter videos are error records.")
+    min_video_side: int = Field(
+        default=16, ge=1, description="Videos whose frames are smaller (px, either side) are error records."
+    )
+    use_audio_in_video: bool = True
+    video_only: bool = Field(
+        default=False, description="Accept samples without any audio (else a missing track is an error)."
+    )
+    keyframe_fps: float = Field(default=2.0, gt=0, description="Candidate frames per second for keyframes.")
+    keyframe_candidates: int = Field(default=64, ge=2, description="At most this many candidates.")
+    keyframe_size: int = Field(default=224, ge=16, description="Shorter side of decoded candidates (px).")
+    ssim_size: int = Field(default=64, ge=8, description="Shorter side at which SSIM is computed (px).")
+    transcribe: bool = Field(default=True, description="Transcribe speech with Whisper.")
+    language: str | None = Field(default=None, description="Whisper language; None detects it.")
+
+
+class SamplingConfig(_Strict):
+    """Decoding settings shared by the agents unless an agent overrides them."""
+
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
+    seed: int = 0
+
+
+class LoopConfig(_Strict):
+    """The reasoning loop: its stopping rule and how agents are asked."""
+
+    tau: float = Field(default=6.0, ge=1, le=10)
+    max_rounds: int = Field(default=5, ge=1)
+    max_steps: int = Field(default=8, ge=1, description="Reasoning steps the generator may write.")
+    max_step_chars: int = Field(default=400, ge=8, description="Characters per step, answer or final answer.")
+    generator_max_tokens: int = Field(default=4096, ge=16)
+    summarizer_max_tokens: int = Field(default=512, ge=8)
+    parse_retries: int = Field(
+        default=2, ge=0, description="Re-asks after unparseable output (no round used)."
+    )
+    concurrency: int = Field(default=8, ge=1, description="Samples in flight at once in distill and eval.")
+    generator: Literal["aurelia", "avrt"] = Field(
+        default="aurelia",
+        description="Who writes round one: the omni generator, or AVRT's teachers + merger.",
+    )
+    avrt_frames: int = Field(default=8, ge=1, description="Uniform frames the AVRT vision teacher sees.")
+    agreement_filter: bool = Field(
+        default=False, description="AVRT data engine: keep a sample only when both teachers answer correctly."
+    )
+
+
+class EvaluatorConfig(_Strict):
+    """How a caption is scored against the media (see ``aurelia_local.core.scoring.calibration``)."""
+
+    scorer: Literal["grounding", "judge", "hybrid"] = "grounding"
+    z_low: float = Field(default=-1.0, description="Distractor z-score that maps to 1.")
+    z_high: float = Field(default=4.0, description="Distractor z-score that maps to 10.")
+    std_floor: float = Field(default=0.01, gt=0, description="Least spread assumed among distractors.")
+    visual_weight: float = Field(default=0.5, ge=0, le=1, description="Visual share; audio gets the rest.")
+    judge_weight: float = Field(default=0.5, ge=0, le=1, description="Judge share of the hybrid score.")
+    audio_window_s: float = Field(default=10.0, gt=0, description="CLAP window; longer audio is split.")
+    max_audio_windows: int = Field(default=6, ge=1)
+    max_sentences: int = Field(default=8, ge=1, description="Caption sentences scored, in order.")
+    judge_max_tokens: int = Field(default=16, ge=4)
+
+
+class DataConfig(_Strict):
+    """How datasets are read."""
+
+    confine_to_root: bool = Field(
+        default=True,
+        description="Manifest media paths must stay inside the manifest's folder.",
+    )
+
+
+class Settings(_Strict):
+    """The whole resolved configuration of a run."""
+
+    profile: str
+    models_dir: Path = Path("~/.cache/aurelia/models")
+    models: dict[str, ModelRef]
+    engine: EngineConfig = EngineConfig()
+    media: MediaConfig = MediaConfig()
+    sampling: SamplingConfig = SamplingConfig()
+    loop: LoopConfig = LoopConfig()
+    evaluator: EvaluatorConfig = EvaluatorConfig()
+    data: DataConfig = DataConfig()
+
+    def model_path(self, role: str) -> Path:
+        """Return the local folder of the model that fills ``role``."""
+        ref = self.models[role]
+        folder = Path(ref.folder).expanduser()
+        return folder if folder.is_absolute() else self.models_dir.expanduser() / folder
+
+
+def config_hash(settings: Settings) -> str:
+    """Return a short stable hash of everything in ``settings`` that can change a result.
+
+    ``models_dir`` is left out: where the weights sit does not change what they compute.
+    """
+    payload = settings.model_dump(mode="json", exclude={"models_dir"})
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def stamp(settings: Settings) -> dict[str, str]:
+    """The fields every record carries to say which settings and version produced it."""
+    from aurelia_local import __version__
+
+    return {"profile": settings.profile, "config_hash": config_hash(settings), "aurelia_version": __version__}
+
+
+def load_profile(name: str) -> dict[str, Any]:
+    """Return the raw mapping of a built-in profile."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    text = resources.files("aurelia_local.core.profiles").joinpath(f"{name}.yaml").read_text()
+    return yaml.safe_load(text) or {}
+
+
+def _read_yaml_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(Path(path).expanduser().read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping at the top level, got {type(data).__name__}"
+        )
+    return data
+
+
+def _set_path(tree: dict[str, Any], dotted: str, raw: str, source: str) -> None:
+    keys = [k for k in dotted.split(".") if k]
+    if not keys:
+        raise ConfigError(f"{source}: empty key")
+    node = tree
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: {key!r} is a value, not a section")
+        node = child
+    try:
+        node[keys[-1]] = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: value {raw!r} is not a valid scalar: {exc}") from None
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ``AURELIA_*`` variables into a nested override mapping."""
+    tree: dict[str, Any] = {}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in ENV_RESERVED:
+            continue
+        dotted = name[len(ENV_PREFIX) :].lower().replace("__", ".")
+        _set_path(tree, dotted, environ[name], f"environment variable {name}")
+    return tree
+
+
+def cli_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``--set key.path=value`` items into a nested override mapping."""
+    tree: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set loop.tau=7")
+        _set_path(tree, key.strip(), value.strip(), f"--set {pair}")
+    return tree
+
+
+def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with ``top`` merged in; mappings merge key by key, other values replace."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    profile: str | None = None,
+    config_file: Path | None = None,
+    overrides: list[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the settings of a run from all layers, in the documented precedence order."""
+    env = os.environ if environ is None else environ
+    name = profile or env.get("AURELIA_PROFILE") or "smoke"
+    layers: list[Mapping[str, Any]] = [load_profile(name)]
+    file_path = config_file or (Path(env["AURELIA_CONFIG"]) if env.get("AURELIA_CONFIG") else None)
+    if file_path is not None:
+        layers.append(_read_yaml_file(file_path))
+    layers.append(env_overrides(env))
+    layers.append(cli_overrides(overrides or []))
+    merged: dict[str, Any] = {"profile": name}
+    for layer in layers:
+        merged = deep_merge(merged, layer)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration (profile {name!r}):\n{exc}") from None
+    missing = [role for role in ROLES if role not in settings.models]
+    if missing:
+        raise ConfigError(f"profile {name!r}: no model for role(s) {', '.join(missing)}")
+    return settings
+
+
+def dump_settings(settings: Settings) -> str:
+    """Render settings as YAML (what ``resolved_config.yaml`` holds)."""
+    data = settings.model_dump(mode="json")
+    data["config_hash"] = config_hash(settings)
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,202 @@
+"""Samples and where they come from: the project's JSONL manifest and the Daily-Omni layout.
+
+Loaders stream: each yields one ``Sample`` or one ``SampleError`` per record, so a bad line becomes
+an error record and the rest of the dataset still runs. Media is not opened here.
+
+Manifest (JSONL, one sample per line; paths relative to the manifest's folder)::
+
+    {"id": "s1", "question": "...", "video": "clips/s1.mp4", "audio": "clips/s1.wav",
+     "choices": ["a dog", "a cat"], "answer": "B", "category": "Counting"}
+
+``id``, ``question`` and ``video`` are required; ``audio``, ``choices``, ``answer`` and
+``category`` are optional. ``answer`` is an option letter when there are choices.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aurelia_local.core.errors import AureliaError
+
+_LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])[.):]\s+")
+
+
+class Sample(BaseModel):
+    """One question about one video (and optionally a separate audio file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    video: Path
+    audio: Path | None = None
+    choices: list[str] | None = None
+    answer: str | None = None
+    category: str | None = None
+    duration: str | None = None
+    source: str = "manifest"
+
+    def is_correct(self, given: str | None) -> bool:
+        """Whether ``given`` (an option letter, or an open answer) matches the gold answer."""
+        from aurelia_local.core.answers import normalize_open_answer
+
+        if given is None or self.answer is None:
+            return False
+        if self.choices:
+            return given.strip().upper() == self.answer.strip().upper()
+        return normalize_open_answer(given) == normalize_open_answer(self.answer)
+
+    def gold_text(self) -> str | None:
+        """The gold answer as text: the option's text for a letter answer, else the answer."""
+        return gold_text(self.answer, self.choices)
+
+
+def gold_text(answer: str | None, choices: list[str] | None) -> str | None:
+    """The option's text for a letter answer (None for a letter out of range), else the answer."""
+    if answer and choices and len(answer) == 1 and answer.isalpha():
+        index = ord(answer.upper()) - 65
+        return choices[index] if 0 <= index < len(choices) else None
+    return answer
+
+
+class SampleError(BaseModel):
+    """A record that could not become a sample, and why."""
+
+    id: str | None
+    where: str
+    error: str
+
+
+def strip_letter(choice: str) -> str:
+    """``"A. Guitar"`` -> ``"Guitar"`` (Daily-Omni prefixes its options with their letters)."""
+    return _LETTER_PREFIX.sub("", choice, count=1).strip()
+
+
+def iter_manifest(path: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
+    """Stream a JSONL manifest: one ``Sample`` or ``SampleError`` per non-empty line.
+
+    With ``confine`` a media path that leaves the manifest's folder (``..``, an absolute path
+    elsewhere) is an error record; symbolic links inside the folder are the user's choice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AureliaError(f"manifest {path} does not exist or is not a file")
+    root = path.parent
+    seen: set[str] = set()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            where = f"{path}:{number}"
+            if not raw.strip():
+                continue
+            yield _manifest_record(raw, root, where, seen, confine)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Lexically inside ``root`` once ``..`` is resolved (symbolic links are not followed)."""
+    normal, base = os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(root))
+    return normal == base or normal.startswith(base + os.sep)
+
+
+def _manifest_record(
+    raw: bytes, root: Path, where: str, seen: set[str], confine: bool
+) -> Sample | SampleError:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return SampleError(id=None, where=where, error="line is not valid UTF-8")
+    except json.JSONDecodeError as exc:
+        return SampleError(id=None, where=where, error=f"line is not valid JSON: {exc.msg}")
+    if not isinstance(data, dict):
+        return SampleError(id=None, where=where, error="line must be a JSON object")
+    sid = data.get("id") if isinstance(data.get("id"), str) else None
+    try:
+        for key in ("video", "audio"):
+            if isinstance(data.get(key), str):
+                data[key] = root / data[key]
+                if confine and not _inside(data[key], root):
+                    return SampleError(
+                        id=sid, where=where, error=f"{key} path {data[key]} leaves the data root {root} "
+                        "(set data.confine_to_root=false to allow it)",
+                    )  # fmt: skip
+        sample = Sample.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return SampleError(id=sid, where=where, error=f"invalid sample ({problems})")
+    if sample.id in seen:
+        return SampleError(id=sample.id, where=where, error=f"duplicate id {sample.id!r}")
+    seen.add(sample.id)
+    return sample
+
+
+def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
+    """Stream Daily-Omni: ``qa.json`` and ``Videos/<id>/<id>_video.mp4``; ids are ``<video_id>-<n>``."""
+    root = Path(root)
+    qa = root / "qa.json"
+    try:
+        records: list[dict[str, Any]] = json.loads(qa.read_text())
+    except FileNotFoundError:
+        raise AureliaError(
+            f"{qa} does not exist: expected the Daily-Omni layout (qa.json + Videos/)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise AureliaError(f"{qa} is not valid JSON: {exc}") from None
+    counts: dict[str, int] = {}
+    for number, rec in enumerate(records):
+        vid = str(rec.get("video_id", ""))
+        counts[vid] = counts.get(vid, 0) + 1
+        where = f"{qa}[{number}]"
+        try:
+            yield Sample(
+                id=f"{vid}-{counts[vid]}", question=rec["Question"],
+                video=root / "Videos" / vid / f"{vid}_video.mp4",
+                choices=[strip_letter(c) for c in rec["Choice"]], answer=rec.get("Answer"),
+                category=rec.get("Type"), duration=rec.get("video_duration"), source="daily_omni",
+            )  # fmt: skip
+        except (KeyError, TypeError, ValidationError) as exc:
+            yield SampleError(id=vid or None, where=where, error=f"invalid Daily-Omni record ({exc})")
+
+
+def iter_music_avqa(annotations: Path, videos: Path) -> Iterator[Sample | SampleError]:
+    """Stream MUSIC-AVQA: ``<Object>`` placeholders filled from ``templ_values``, open answers."""
+    try:
+        records: list[dict[str, Any]] = json.loads(Path(annotations).read_text())
+    except FileNotFoundError:
+        raise AureliaError(f"{annotations} does not exist: expected MUSIC-AVQA's avqa-test.json") from None
+    for number, rec in enumerate(records):
+        where = f"{annotations}[{number}]"
+        try:
+            question = rec["question_content"]
+            for value in json.loads(rec.get("templ_values") or "[]"):
+                question = re.sub(r"<[^<>]+>", str(value), question, count=1)
+            kinds = json.loads(rec["type"])
+            yield Sample(
+                id=str(rec["question_id"]), question=question, video=Path(videos) / f"{rec['video_id']}.mp4",
+                answer=rec["anser"], category=" / ".join(kinds), source="music_avqa",
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            yield SampleError(
+                id=str(rec.get("question_id")), where=where, error=f"invalid MUSIC-AVQA record ({exc})"
+            )
+
+
+MUSIC_AVQA_ANSWERS = (
+    "yes", "no", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "more than ten", "left", "right", "middle", "indoor", "outdoor", "simultaneously",
+    "accordion", "acoustic_guitar", "bagpipe", "banjo", "bassoon", "cello", "clarinet", "congas", "drum",
+    "electric_bass", "erhu", "flute", "guzheng", "piano", "pipa", "saxophone", "suona", "trumpet", "tuba",
+    "ukulele", "violin", "xylophone",
+)  # fmt: skip
+
+
+def iter_samples(source: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
+    """Stream samples from a manifest file or a Daily-Omni folder."""
+    source = Path(source)
+    if source.is_dir():
+        return iter_daily_omni(source)
+    return iter_manifest(source, confine)

@@ -1,0 +1,54 @@
+"""The vLLM server flags of each agent role under a profile (one line per role: ``ROLE FLAGS``).
+
+``scripts/serve_agents.sh`` and the tests start servers from these lines, so the served models match
+what the in-process engine would load: same folder, dtype, context length, media limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+from aurelia_local.core.config import Settings, load_settings
+from aurelia_local.engines.omni import FAMILIES
+
+
+def server_flags(settings: Settings, role: str) -> list[str]:
+    """Return the ``aurelia_local.app.serve`` flags (without host and port) for ``role``."""
+    ref = settings.models[role]
+    engine = settings.engine
+    flags = [
+        "--model", str(settings.model_path(role)), "--served-model-name", role,
+        "--dtype", ref.dtype if ref.dtype != "auto" else engine.dtype,
+        "--max-model-len", str(engine.max_model_len), "--max-num-seqs", str(engine.max_num_seqs),
+        "--seed", str(settings.sampling.seed),
+    ]  # fmt: skip
+    if engine.enforce_eager:
+        flags.append("--enforce-eager")
+    if ref.trust_remote_code:
+        flags.append("--trust-remote-code")
+    if ref.kind in FAMILIES:
+        # Per-request processor arguments carry each sample's fps and the profile's pixel budget.
+        flags += ["--limit-mm-per-prompt", json.dumps({"audio": 1, "video": 1, "image": 0}),
+                  "--trust-request-mm-kwargs",
+                  "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
+    return flags
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print ``ROLE FLAGS`` lines for the given roles."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("roles", nargs="+")
+    args = parser.parse_args(argv)
+    settings = load_settings(args.profile, overrides=args.overrides)
+    for role in args.roles:
+        sys.stdout.write(f"{role} {shlex.join(server_flags(settings, role))}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

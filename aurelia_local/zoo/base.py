@@ -1,0 +1,30 @@
+"""The adapter interface every target model implements, and its request type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from aurelia_local.core.media.bundle import MediaBundle
+    from aurelia_local.core.types import Generation
+
+
+@dataclass(frozen=True)
+class TargetRequest:
+    """One question to a target model: the media, the text of the arm, which modalities it sees."""
+
+    media: MediaBundle
+    text: str
+    video: bool = True
+    audio: bool = True
+
+
+class AVModel(Protocol):
+    """A target audio-visual LLM: loaded once, then asked in batches."""
+
+    key: str
+
+    def answer(self, requests: list[TargetRequest]) -> list[Generation]:
+        """Answer every request (greedy unless the settings say otherwise), in order."""
+        ...
