@@ -1,0 +1,161 @@
+"""The handlers of the ``aurelia`` subcommands: each reads its arguments, runs, prints, returns a status.
+
+Heavy modules are imported inside the handler that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _settings(args: argparse.Namespace):
+    from aurelia_local.core.config import load_settings
+
+    return load_settings(args.profile, args.config, args.overrides)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation and the active profile's model folders."""
+    from aurelia_local.app import doctor
+
+    settings = _settings(args)
+    checks = doctor.run_checks(settings, probe_torch=not args.no_torch)
+    _out(doctor.as_json(checks, settings) if args.json else doctor.render(checks, settings))
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print the resolved configuration and its hash."""
+    from aurelia_local.core.config import dump_settings
+
+    _out(dump_settings(_settings(args)).rstrip())
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """List the profile's models and whether each folder is usable."""
+    from aurelia_local.core.model_files import check_models
+
+    settings = _settings(args)
+    for role, path, missing in check_models(settings):
+        state = "ok" if not missing else "missing " + ", ".join(missing)
+        _out(f"{role:<11} {settings.models[role].kind:<15} {path}  [{state}]")
+    return 0
+
+
+def cmd_models_build_tiny(args: argparse.Namespace) -> int:
+    """Build the tiny random-weight kit."""
+    from aurelia_local.core.tiny.kit import build_kit
+
+    directory = args.dir or _settings(args).models_dir
+    total = 0
+
+    def report(result) -> None:
+        nonlocal total
+        total += result.size_bytes
+        verb = "built" if result.built else "up to date"
+        _out(
+            f"{result.name:<15} {verb:<10} {result.size_bytes / 1e6:6.1f} MB "
+            f"{result.seconds:6.1f} s  {result.path}"
+        )
+
+    build_kit(Path(directory).expanduser(), seed=args.seed, force=args.force, only=args.only, on_done=report)
+    _out(f"tiny kit in {Path(directory).expanduser()}: {total / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    """Download a profile's weights (needs network)."""
+    from aurelia_local.app.download import download
+
+    download(_settings(args), args.role or None, _out)
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Answer one question about one video with an omni model."""
+    from aurelia_local.app.generate import render, run_generate
+
+    settings = _settings(args)
+    record = run_generate(settings, args.video, args.question, args.audio, args.backend, args.role)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score captions against one sample's media."""
+    from aurelia_local.app.score import render, run_score
+
+    settings = _settings(args)
+    record = run_score(settings, args.video, args.caption, args.audio, args.transcript)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_reason(args: argparse.Namespace) -> int:
+    """Run the reasoning loop on one sample."""
+    from aurelia_local.app.reason import render, run_reason
+
+    settings = _settings(args)
+    record = run_reason(settings, args.video, args.question, args.audio, args.choice or None, args.answer)
+    _out(render(record))
+    _write_record(record, args.out)
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    """Run the loop over a dataset, resumably."""
+    from aurelia_local.app.distill import TRACES, distill
+
+    overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
+    settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
+    summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
+                      retry_errors=args.retry_errors)  # fmt: skip
+    _out(
+        f"{summary['ok']} ok, {summary['errors']} errors of {summary['samples']} samples; "
+        f"mean rounds {summary['mean_rounds']}; {summary['this_run']['samples_per_s']} samples/s this run"
+    )
+    _out(f"traces in {args.out / TRACES}")
+    if args.export == "sft":
+        from aurelia_local.app.export import export_sft
+
+        count = export_sft(args.out / TRACES, args.out / "sft.jsonl")
+        _out(f"{count} conversations in {args.out / 'sft.jsonl'}")
+    return 1 if summary["errors"] else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate target models on a benchmark, with and without r*."""
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.zoo.cards import adapter_class, load_card
+
+    settings = _settings(args)
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    cards = {key: load_card(key) for key in args.target}
+    targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
+    results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
+                       args.reasoning, progress=not args.no_progress)  # fmt: skip
+    for key, summary in results["summary"].items():
+        accs = ", ".join(
+            f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()
+        )
+        _out(f"{key}: {accs}")
+    _out(f"report in {args.out / 'report.md'}")
+    return 0
+
+
+def _write_record(record: dict, out: Path | None) -> None:
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        _out(f"record written to {out}")
