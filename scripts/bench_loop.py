@@ -6,6 +6,8 @@ parsing) in the concurrent run. Each sample is its own copy of the clip, so medi
 sample as in a real dataset. Rounds are fixed (tau = 10, T rounds) so both modes do the same work.
 
 Usage: python scripts/bench_loop.py [-n 16] [--rounds 2] [--video MP4] [--models-dir DIR] [--transcribe]
+[-v]. Only the figures reach the terminal; vLLM's and torch's logs go to
+``$AURELIA_LOG_DIR`` or ``~/.cache/aurelia/logs/bench-loop-<UTC time>.log`` unless ``-v``.
 
 Whisper is off by default: the tiny random checkpoint decodes until its token limit (about 5 s per
 sample on CPU, serialised), which measures nothing about real transcription.
@@ -55,16 +57,8 @@ async def run(ctx, samples, concurrent: bool) -> tuple[float, float, list[int]]:
     return end - start, union_seconds(busy, start, end), sizes
 
 
-def main() -> int:
-    """Run both modes and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--models-dir", type=Path, default=REPO / ".cache/test-models")
-    parser.add_argument("--transcribe", action="store_true")
-    args = parser.parse_args()
-
+def measure(args: argparse.Namespace) -> dict:
+    """Run the warm-up, then both modes; return mode -> (wall s, engine-busy s, batch sizes)."""
     from aurelia_local.core.config import load_settings
     from aurelia_local.core.datasets import Sample
     from aurelia_local.core.media.bundle import clear_bundle_cache
@@ -95,13 +89,33 @@ def main() -> int:
 
     results = asyncio.run(both())
     shutil.rmtree(tmp, ignore_errors=True)
-    seq, conc = results["sequential"], results["concurrent"]
-    print(f"samples {args.n}, rounds {args.rounds} each, smoke profile (tiny kit), CPU")
-    for mode, (wall, busy, sizes) in results.items():
-        print(f"{mode:<11} {wall:7.2f} s wall, {wall / args.n:6.3f} s/sample, "
-              f"engine busy {busy:6.2f} s ({busy / wall:5.1%}), outside engines {1 - busy / wall:5.1%}, "
-              f"largest batch {max(sizes)}")  # fmt: skip
-    print(f"speed-up concurrent vs sequential: {seq[0] / conc[0]:.1f}x")
+    return results
+
+
+def main() -> int:
+    """Run both modes and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--models-dir", type=Path, default=REPO / ".cache/test-models")
+    parser.add_argument("--transcribe", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="libraries' logs on the terminal")
+    args = parser.parse_args()
+
+    from aurelia_local.app.logs import quiet_logs, user_log_path, user_stdout
+
+    # vLLM, torch and the engines' child processes log to a file (see app/logs.py); the figures print here
+    with quiet_logs(user_log_path("bench-loop"), args.verbose, until_exit=True):
+        results = measure(args)
+        out = user_stdout()
+        seq, conc = results["sequential"], results["concurrent"]
+        print(f"samples {args.n}, rounds {args.rounds} each, smoke profile (tiny kit), CPU", file=out)
+        for mode, (wall, busy, sizes) in results.items():
+            print(f"{mode:<11} {wall:7.2f} s wall, {wall / args.n:6.3f} s/sample, "
+                  f"engine busy {busy:6.2f} s ({busy / wall:5.1%}), outside engines {1 - busy / wall:5.1%}, "
+                  f"largest batch {max(sizes)}", file=out)  # fmt: skip
+        print(f"speed-up concurrent vs sequential: {seq[0] / conc[0]:.1f}x", file=out)
     return 0
 
 

@@ -112,10 +112,10 @@ def main() -> int:
     seconds = time.perf_counter() - start
     sampler.stop.set()
     sampler.join()
-    points = sampler.points + [(summary["samples"], rss_mib())]
-    n = summary["samples"]
+    points = sampler.points + [(summary.samples, rss_mib())]
+    n = summary.samples
     first, half, last = at(points, n // 10), at(points, n // 2), at(points, n)
-    print(f"samples: {n} ({summary['ok']} ok, {summary['errors']} errors) in {seconds:.0f} s, "
+    print(f"samples: {n} ({summary.ok} ok, {summary.errors} errors) in {seconds:.0f} s, "
           f"{n / seconds:.2f} samples/s, concurrency {args.concurrency}, {args.clips} clips")  # fmt: skip
     print(f"resident memory (MiB): before the run {start_rss:.0f}, at 10% {first:.0f}, at 50% {half:.0f}, "
           f"at 100% {last:.0f}, peak {max(m for _, m in points):.0f}")  # fmt: skip

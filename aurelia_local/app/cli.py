@@ -17,12 +17,16 @@ from aurelia_local.app.commands import (
     cmd_doctor,
     cmd_eval,
     cmd_generate,
+    cmd_list,
     cmd_models_build_tiny,
     cmd_models_download,
     cmd_models_list,
     cmd_reason,
     cmd_score,
 )  # fmt: skip
+from aurelia_local.app.listing import LISTS
+from aurelia_local.app.logs import quiet_logs, user_log_path, user_stderr
+from aurelia_local.core.catalog import ARMS, BENCHMARKS, default_arms
 from aurelia_local.core.errors import AureliaError
 
 
@@ -48,6 +52,20 @@ def _media_command(sub, name: str, help_text: str, func) -> argparse.ArgumentPar
     return p
 
 
+def _arm_list(text: str) -> str:
+    """``--arms``: comma-separated keys of the arm registry (returned normalised)."""
+    arms = [a.strip() for a in text.split(",") if a.strip()]
+    bad = [a for a in arms if a not in ARMS]
+    if bad or not arms:
+        raise argparse.ArgumentTypeError(
+            f"unknown arm(s) {', '.join(bad) or repr(text)}; choose from {', '.join(ARMS.keys())}"
+        )
+    return ",".join(arms)
+
+
+NEW_RUN_HELP = "when --out holds a run of another identity, start a new run in a folder beside it"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``aurelia`` command."""
     parser = argparse.ArgumentParser(
@@ -60,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--no-torch", action="store_true", help="skip the torch/torchvision import check")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("list", help="list a registry: zoo models, model families, benchmarks, scorers, arms")
+    _common(p)
+    p.add_argument("what", choices=LISTS)
+    p.add_argument("--json", action="store_true", help="every field of every entry, as JSON")
+    p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("config", help="show the resolved configuration")
     _common(p)
@@ -105,19 +129,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, help="samples in flight (default: loop.concurrency)")
     p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
     p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
+    p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_distill)
 
     p = sub.add_parser("eval", help="evaluate target models with and without r* on a benchmark")
     _common(p)
-    p.add_argument("--benchmark", required=True, choices=["daily_omni", "music_avqa", "manifest"])
+    p.add_argument("--benchmark", required=True, choices=BENCHMARKS.keys(),
+                   help="its folder layout: aurelia list benchmarks")  # fmt: skip
     p.add_argument(
         "--data-root", type=Path, required=True, help="the benchmark folder (or the manifest file)"
     )
     p.add_argument(
         "--target", action="append", required=True, help="a zoo key, e.g. qwen2_5_omni_7b (repeatable)"
     )
-    p.add_argument("--arms", default="zero_shot,cot,aurelia,video_only,audio_only")
+    p.add_argument("--arms", type=_arm_list, default=",".join(default_arms()),
+                   help=f"comma-separated, of {', '.join(ARMS.keys())} (default: %(default)s)")  # fmt: skip
     p.add_argument("--backend", choices=["vllm", "hf"], default="vllm", help="how target models run")
     p.add_argument("--reasoning", type=Path, help="reuse r* from a distill run's traces.jsonl")
     p.add_argument("--limit", type=int)
@@ -127,34 +154,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    if not verbose:
-        import os
+_LIGHT_COMMANDS = {"config", "doctor", "list", "models list"}  # no log file: they import no library
+_FOLDER_OUT = {"distill", "eval"}  # --out is a folder: the log is OUT/aurelia.log
 
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("TQDM_DISABLE", "1")
+
+def _setup_logging(args: argparse.Namespace, until_exit: bool = False):
+    """Return the log context of one command (see app/logs.py): where libraries' output goes.
+
+    A command with an output folder logs to ``OUT/aurelia.log`` (appended on resume), one with an
+    output file to that file with the suffix ``.log``, others to the user log folder; light commands
+    and ``--verbose`` keep everything on the terminal. ``until_exit``: this command is the process.
+    """
+    name = " ".join(n for n in (args.command, getattr(args, "models_command", None)) if n)
+    out = getattr(args, "out", None)
+    append = True
+    if name in _LIGHT_COMMANDS:
+        path = None
+    elif out is not None and args.command in _FOLDER_OUT:
+        path = Path(out) / "aurelia.log"
+    elif out is not None:
+        path, append = Path(out).with_suffix(".log"), False
+        if path == Path(out):
+            path = path.with_name(path.name + ".log")
+    else:
+        path = user_log_path(name.replace(" ", "-"))
+    return quiet_logs(path, args.verbose, append, until_exit)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``aurelia`` command; return its exit status."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
-    if args.command != "models" or args.models_command != "download":
-        from aurelia_local.core.offline import enforce_offline
+    with _setup_logging(args, until_exit=argv is None) as log:  # argv None: the console script
+        if args.command != "models" or args.models_command != "download":
+            from aurelia_local.core.offline import enforce_offline
 
-        enforce_offline()
-    try:
-        return args.func(args)
-    except AureliaError as exc:
-        sys.stderr.write(f"aurelia: error: {exc}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("aurelia: interrupted\n")
-        return 130
+            enforce_offline()
+        try:
+            return args.func(args)
+        except AureliaError as exc:
+            if log:
+                logging.getLogger("aurelia").error("%s", exc)
+            user_stderr().write(f"aurelia: error: {exc}\n")
+            return 2
+        except KeyboardInterrupt:
+            user_stderr().write("aurelia: interrupted\n")
+            return 130
+        finally:
+            user_stderr().flush()
 
 
 if __name__ == "__main__":

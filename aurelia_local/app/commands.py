@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+
+from aurelia_local.app.logs import user_stdout
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    """Print a result line to the user's stdout (the terminal, even while libraries log to a file)."""
+    stream = user_stdout()
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def _settings(args: argparse.Namespace):
@@ -48,6 +51,15 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     for role, path, missing in check_models(settings):
         state = "ok" if not missing else "missing " + ", ".join(missing)
         _out(f"{role:<11} {settings.models[role].kind:<15} {path}  [{state}]")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print one registry: zoo models (with the user's cards), model families, benchmarks, scorers or arms."""
+    from aurelia_local.app.listing import as_json, entries, render
+
+    items = entries(args.what, _settings(args) if args.what == "models" else None)
+    _out(as_json(items) if args.json else render(args.what, items))
     return 0
 
 
@@ -120,18 +132,19 @@ def cmd_distill(args: argparse.Namespace) -> int:
     overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
     settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
     summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
-                      retry_errors=args.retry_errors)  # fmt: skip
+                      retry_errors=args.retry_errors, new_run=args.new_run)  # fmt: skip
+    out = Path(summary.out)
     _out(
-        f"{summary['ok']} ok, {summary['errors']} errors of {summary['samples']} samples; "
-        f"mean rounds {summary['mean_rounds']}; {summary['this_run']['samples_per_s']} samples/s this run"
+        f"{summary.ok} ok, {summary.errors} errors of {summary.samples} samples; "
+        f"mean rounds {summary.mean_rounds}; {summary.this_run['samples_per_s']} samples/s this run"
     )
-    _out(f"traces in {args.out / TRACES}")
+    _out(f"traces in {out / TRACES}")
     if args.export == "sft":
         from aurelia_local.app.export import export_sft
 
-        count = export_sft(args.out / TRACES, args.out / "sft.jsonl")
-        _out(f"{count} conversations in {args.out / 'sft.jsonl'}")
-    return 1 if summary["errors"] else 0
+        count = export_sft(out / TRACES, out / "sft.jsonl")
+        _out(f"{count} conversations in {out / 'sft.jsonl'}")
+    return 1 if summary.errors else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -141,7 +154,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    cards = {key: load_card(key) for key in args.target}
+    cards = {key: load_card(key, settings) for key in args.target}
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
                        args.reasoning, progress=not args.no_progress)  # fmt: skip
@@ -154,8 +167,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_record(record: dict, out: Path | None) -> None:
+def _write_record(record, out: Path | None) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        data = record.model_dump(mode="json") if hasattr(record, "model_dump") else record
+        out.write_text(json.dumps(data, indent=2, ensure_ascii=False))
         _out(f"record written to {out}")

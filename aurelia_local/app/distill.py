@@ -4,10 +4,12 @@ Output folder:
 
 - ``traces.jsonl``: one record per sample, ``status`` ``ok`` (every round, r*, provenance) or
   ``error`` (the reason). Appended and flushed as samples finish.
-- ``checkpoints.sqlite``: LangGraph's checkpoint of every sample in flight. After an interruption
-  (Ctrl-C, kill -9, a server that went away) the same command skips finished samples and resumes
-  unfinished ones from their last completed step: nothing lost, nothing done twice.
-- ``resolved_config.yaml`` and ``summary.json``.
+- ``checkpoints.sqlite``: LangGraph's checkpoint of every sample in flight (a sample's checkpoints
+  are deleted once its record is written, so the file holds only samples in flight). After an
+  interruption (Ctrl-C, kill -9, a server that went away) the same command skips finished samples
+  and resumes unfinished ones from their last completed step: nothing lost, nothing done twice.
+- ``run.json`` (what produced the run; a rerun of another identity is refused),
+  ``resolved_config.yaml`` and ``summary.json``.
 
 An unreachable engine stops the run (progress kept) instead of failing every remaining sample.
 """
@@ -15,7 +17,7 @@ An unreachable engine stops the run (progress kept) instead of failing every rem
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -24,18 +26,18 @@ from typing import Any
 
 from aurelia_local.core.config import Settings, config_hash, dump_settings
 from aurelia_local.core.datasets import Sample, SampleError, iter_samples
-from aurelia_local.core.errors import ConfigError, EngineError
+from aurelia_local.core.errors import EngineError
+from aurelia_local.core.identity import new_manifest, open_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
+from aurelia_local.core.records import DistillSummary, ErrorRecord, RunManifest, TraceRecord, read_traces
 
 TRACES = "traces.jsonl"
 _END = object()
 
 
-def thread_id(sample: Sample, settings: Settings) -> str:
-    """The checkpoint key of a sample: the same sample under other settings is other work."""
-    from aurelia_local.graphs.prompts import PROMPT_VERSION
-
-    return f"{sample.id}|{config_hash(settings)}|{PROMPT_VERSION}"
+def thread_id(sample: Sample, manifest: RunManifest) -> str:
+    """The checkpoint key of a sample: the same sample in a run of another identity is other work."""
+    return f"{sample.id}|{manifest.identity_hash}"
 
 
 def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[Sample | SampleError]:
@@ -48,44 +50,48 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
 
 
 def distill(
-    settings: Settings, source: Path, out: Path, limit: int | None = None, progress: bool = True, ctx=None,
-    retry_errors: bool = False,
-) -> dict:  # fmt: skip
+    settings: Settings, source: Path | list, out: Path, limit: int | None = None, progress: bool = True,
+    ctx=None, retry_errors: bool = False, new_run: bool = False, data_root: Path | None = None,
+) -> DistillSummary:  # fmt: skip
     """Run the loop over ``source`` (a manifest, a Daily-Omni folder or samples) into ``out``.
 
-    Returns the run summary.
-
-    ``ctx`` reuses an open ``LoopContext`` (engines already loaded) instead of opening one.
-    ``retry_errors`` drops the error records of an earlier run so those samples run again (after the
-    files were fixed); finished samples are still skipped.
+    Returns the run summary. ``ctx`` reuses an open ``LoopContext`` (engines already loaded); the
+    loop's engines are opened only when some sample still needs the loop. ``retry_errors`` drops the
+    error records of an earlier run so those samples run again (after the files were fixed);
+    finished samples are still skipped. A folder holding a run of another identity is refused, or
+    with ``new_run`` the run goes to a new folder beside it. Media paths in records are relative to
+    ``data_root`` (default: the manifest's folder or the Daily-Omni folder).
     """
-    out.mkdir(parents=True, exist_ok=True)
-    _check_resume_config(out, settings)
+    root = data_root if data_root is not None else _data_root(source)
+    manifest, out = start_run(out, settings, root, new_run, limit=limit)
     if retry_errors:
         drop_errors(out / TRACES)
-    return asyncio.run(_distill(settings, source, out, limit, progress, ctx))
+    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root))
 
 
-def _check_resume_config(out: Path, settings: Settings) -> None:
-    resolved = out / "resolved_config.yaml"
-    if resolved.is_file():
-        import yaml
+def start_run(out: Path, settings: Settings, root: Path | None, new_run: bool, **execution) -> tuple:
+    """Claim ``out`` (or, with ``new_run`` and another identity there, the folder beside it) for a run."""
+    from aurelia_local.graphs.runner import loop_versions
 
-        previous = yaml.safe_load(resolved.read_text()).get("config_hash")
-        if previous != config_hash(settings):
-            raise ConfigError(
-                f"{out} holds a run with config hash {previous}, this run has {config_hash(settings)}; "
-                "use another --out folder (or the same settings to resume)"
-            )
-    resolved.write_text(dump_settings(settings))
+    manifest = new_manifest("distill", settings, loop_versions(settings), root, **execution)
+    manifest, out = open_run(out, manifest, new_run, legacy_files=(TRACES, "checkpoints.sqlite"))
+    (out / "resolved_config.yaml").write_text(dump_settings(settings))
+    return manifest, out
+
+
+def _data_root(source) -> Path | None:
+    if not isinstance(source, Path):
+        return None
+    return source if source.is_dir() else source.parent
 
 
 async def _distill(
-    settings: Settings, source: Path, out: Path, limit: int | None, progress: bool, ctx
-) -> dict:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, manifest: RunManifest,
+    root: Path | None,
+) -> DistillSummary:  # fmt: skip
     from tqdm import tqdm
 
+    from aurelia_local.app.logs import user_stderr
     from aurelia_local.graphs.runner import compile_loop, open_loop
 
     traces = out / TRACES
@@ -94,21 +100,28 @@ async def _distill(
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
     stream = iter_samples(source, settings.data.confine_to_root) if isinstance(source, Path) else iter(source)
     items = _take(_pending(stream, done), limit, len(previous))
+    first = next(items, _END)
+    if first is _END:  # nothing left to run: no engine is opened
+        return _write_summary(out, 0.0, {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}, settings, manifest)
+    items = itertools.chain([first], items)
     writer = RecordWriter(traces)
     stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     bar = tqdm(total=_remaining(source, limit, len(previous)), unit="sample", disable=not progress,
-               desc="distill")  # fmt: skip
+               desc="distill", file=user_stderr())  # fmt: skip
     start = time.perf_counter()
     try:
-        async with AsyncSqliteSaver.from_conn_string(str(out / "checkpoints.sqlite")) as saver:
+        async with _checkpoints(out / "checkpoints.sqlite") as saver:
             graph = compile_loop(saver)
             async with _context(settings, ctx, open_loop) as ctx:
 
                 async def one(item: Sample | SampleError) -> None:
-                    record = await _run_one(graph, ctx, item, settings)
+                    tid = thread_id(item, manifest) if isinstance(item, Sample) else None
+                    record = await _run_one(graph, ctx, item, settings, tid, root)
                     writer.write(record)
-                    stats[record["status"]] += 1
-                    stats["rounds"] += len(record.get("rounds", []))
+                    if tid is not None:  # the record is durable: its checkpoints are no longer needed
+                        await saver.adelete_thread(tid)
+                    stats[record.status] += 1
+                    stats["rounds"] += len(record.rounds) if isinstance(record, TraceRecord) else 0
                     bar.update(1)
                     bar.set_postfix(rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}",
                                     errors=stats["error"])  # fmt: skip
@@ -123,9 +136,24 @@ async def _distill(
     finally:
         bar.close()
         writer.close()
-    seconds = time.perf_counter() - start
-    summary = _summary(read_records(traces), seconds, stats, settings)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return _write_summary(out, time.perf_counter() - start, stats, settings, manifest)
+
+
+@asynccontextmanager
+async def _checkpoints(path: Path):
+    """LangGraph's SQLite checkpointer on ``path``, with the serializer that rebuilds our records."""
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from aurelia_local.graphs.runner import checkpoint_serde
+
+    async with aiosqlite.connect(str(path)) as conn:
+        yield AsyncSqliteSaver(conn, serde=checkpoint_serde())
+
+
+def _write_summary(out: Path, seconds: float, stats: dict, settings: Settings, manifest: RunManifest):
+    summary = _summary(read_traces(out / TRACES), seconds, stats, settings, manifest, out)
+    (out / "summary.json").write_text(summary.model_dump_json(indent=2))
     return summary
 
 
@@ -187,13 +215,15 @@ def _take(items: Iterator, limit: int | None, already: int) -> Iterator:
         yield item
 
 
-async def _run_one(graph, ctx, item: Sample | SampleError, settings: Settings) -> dict[str, Any]:
+async def _run_one(
+    graph, ctx, item: Sample | SampleError, settings: Settings, tid: str | None, root: Path | None
+) -> TraceRecord | ErrorRecord:
     from aurelia_local.graphs.runner import error_record, run_sample
 
     if isinstance(item, SampleError):
         return error_record(item.id, item.where, item.error, settings)
     try:
-        return await run_sample(graph, ctx, item, thread_id(item, settings))
+        return await run_sample(graph, ctx, item, tid, root)
     except EngineError:
         raise  # the engine is gone: stop, keep progress, resume later
     except Exception as exc:  # noqa: BLE001 - one bad sample (bad input or a bug) is a record, not the end
@@ -204,18 +234,20 @@ def _finished(stats: dict) -> int:
     return stats["ok"] + stats["error"] + stats["filtered"]
 
 
-def _summary(records: list[dict], seconds: float, stats: dict, settings: Settings) -> dict:
-    ok = [r for r in records if r.get("status") == "ok"]
+def _summary(
+    records: list[TraceRecord | ErrorRecord], seconds: float, stats: dict, settings: Settings,
+    manifest: RunManifest, out: Path,
+) -> DistillSummary:  # fmt: skip
+    traces = [r for r in records if isinstance(r, TraceRecord)]
+    ok = [r for r in traces if r.status == "ok"]
     done = _finished(stats)
-    return {
-        "samples": len(records),
-        "ok": len(ok),
-        "errors": sum(r.get("status") == "error" for r in records),
-        "filtered": sum(r.get("status") == "filtered" for r in records),
-        "this_run": {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
-                     "samples_per_s": round(done / seconds, 3) if seconds else None},
-        "mean_rounds": round(sum(len(r["rounds"]) for r in ok) / len(ok), 3) if ok else None,
-        "passed_threshold": sum(r["stop_reason"] == "threshold" for r in ok),
-        "leaked": sum(r["leakage"]["leaked"] for r in ok),
-        "config_hash": config_hash(settings),
-    }  # fmt: skip
+    return DistillSummary(
+        out=str(out), samples=len(records), ok=len(ok), errors=len(records) - len(traces),
+        filtered=len(traces) - len(ok),
+        this_run={"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
+                  "samples_per_s": round(done / seconds, 3) if seconds else None},
+        mean_rounds=round(sum(len(r.rounds) for r in ok) / len(ok), 3) if ok else None,
+        passed_threshold=sum(r.stop_reason == "threshold" for r in ok),
+        leaked=sum(r.leakage.leaked for r in ok), config_hash=config_hash(settings),
+        identity=manifest.identity_hash,
+    )  # fmt: skip

@@ -46,10 +46,7 @@ def run_score(
         "audio": str(audio) if audio else None,
         "audio_source": bundle.audio_source,
         "audio_silent": bundle.audio_silent,
-        "keyframes": [
-            {"time_s": round(t, 3), "reason": r}
-            for t, r in zip(bundle.keyframe_times, bundle.keyframe_reasons, strict=True)
-        ],
+        "keyframes": [k.model_dump() for k in bundle.keyframe_records()],
         "scores": [{"caption": c, **s.model_dump()} for c, s in zip(captions, scores, strict=True)],
         "transcript": transcript,
         "scorer": name,

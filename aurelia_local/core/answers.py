@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 
+from aurelia_local.core.text import letter, letters
+
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _MARKUP = re.compile(r"[*_`#]")
-
-
-def _letters(n: int) -> str:
-    return "".join(chr(65 + i) for i in range(n))
 
 
 def _visible(text: str) -> str:
@@ -42,18 +40,18 @@ def extract_choice(text: str, choices: list[str]) -> str | None:
     """Return the option letter ``text`` commits to (``"A"``, ``"B"``, ...), or None."""
     if not choices or not text:
         return None
-    letters = _letters(len(choices))
+    option_letters = letters(len(choices))
     body = _MARKUP.sub("", _visible(text)).strip()
     if not body:
         return None
-    cls = f"[{letters}]"
+    cls = f"[{option_letters}]"
     whole = re.fullmatch(rf"\(?({cls})\)?[.:)]?", body)
     if whole:
         return whole.group(1)
     phrase = re.findall(
         rf"(?:answer|option|choice)\s*(?:is|would be|:|-)?\s*(?:option\s*)?\(?({cls})\)?(?![\w'])", body, re.I
     )
-    phrase = [p.upper() for p in phrase if p.upper() in letters]
+    phrase = [p.upper() for p in phrase if p.upper() in option_letters]
     if phrase:
         return _one(phrase)
     if len(set(_mentioned(body, cls))) > 1:
@@ -89,7 +87,7 @@ def _by_text(body: str, choices: list[str]) -> str | None:
         if needle and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", low):
             if not any(needle in " ".join(choices[j].lower().split()) for j in hits):
                 hits.append(i)
-    return chr(65 + hits[0]) if len(hits) == 1 else None
+    return letter(hits[0]) if len(hits) == 1 else None
 
 
 def normalize_open_answer(text: str) -> str:

@@ -20,18 +20,20 @@ import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from aurelia_local.core.catalog import FAMILIES, SCORERS
 from aurelia_local.core.errors import ConfigError
 
 PROFILES = ("smoke", "default", "large")
 ENV_PREFIX = "AURELIA_"
 # Environment variables that select a layer rather than override a key.
 ENV_RESERVED = frozenset({"AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON"})
-ModelKind = Literal["qwen2_5_omni", "qwen3_omni_moe", "text_llm", "open_clip", "clap", "whisper"]
+ModelKind = Annotated[str, AfterValidator(FAMILIES.check)]  # a key of the model kind registry
+ScorerName = Annotated[str, AfterValidator(SCORERS.check)]  # a key of the scorer registry
 ROLES = (
     "generator", "judge", "target", "summarizer", "clip", "clap", "whisper",
     "vision_teacher", "audio_teacher", "merger",
@@ -154,7 +156,7 @@ class LoopConfig(_Strict):
 class EvaluatorConfig(_Strict):
     """How a caption is scored against the media (see ``aurelia_local.core.scoring.calibration``)."""
 
-    scorer: Literal["grounding", "judge", "hybrid"] = "grounding"
+    scorer: ScorerName = "grounding"
     z_low: float = Field(default=-1.0, description="Distractor z-score that maps to 1.")
     z_high: float = Field(default=4.0, description="Distractor z-score that maps to 10.")
     std_floor: float = Field(default=0.01, gt=0, description="Least spread assumed among distractors.")
@@ -175,6 +177,21 @@ class DataConfig(_Strict):
     )
 
 
+class ZooConfig(_Strict):
+    """Where target-model cards come from besides the package's own."""
+
+    cards_dir: Path | None = Field(
+        default=None,
+        description="A folder of extra zoo cards (KEY.yaml); a card with a built-in key replaces it.",
+    )
+
+
+def model_folder(folder: str | Path, models_dir: Path) -> Path:
+    """A model's folder: ``folder`` itself when absolute (``~`` expanded), else under ``models_dir``."""
+    path = Path(folder).expanduser()
+    return path if path.is_absolute() else Path(models_dir).expanduser() / path
+
+
 class Settings(_Strict):
     """The whole resolved configuration of a run."""
 
@@ -187,21 +204,59 @@ class Settings(_Strict):
     loop: LoopConfig = LoopConfig()
     evaluator: EvaluatorConfig = EvaluatorConfig()
     data: DataConfig = DataConfig()
+    zoo: ZooConfig = ZooConfig()
 
     def model_path(self, role: str) -> Path:
         """Return the local folder of the model that fills ``role``."""
-        ref = self.models[role]
-        folder = Path(ref.folder).expanduser()
-        return folder if folder.is_absolute() else self.models_dir.expanduser() / folder
+        return model_folder(self.models[role].folder, self.models_dir)
+
+
+# Settings that say how a run is executed, not what it computes: recorded with every run, left out of
+# its identity, so a run resumes (or merges) under other values of these. Where the weights sit, the
+# profile's name (its values count), how many samples are in flight, servers, retries, timeouts,
+# batching and caches, and the folder that extra zoo cards are read from.
+EXECUTION_SETTINGS = frozenset({
+    "profile", "models_dir", "engine.servers", "engine.allowed_hosts", "engine.max_retries",
+    "engine.batch_window_s", "engine.max_num_seqs", "engine.enforce_eager", "engine.gpu_memory_utilization",
+    "engine.cpu_kv_cache_gib", "engine.request_timeout_s", "engine.mm_cache_gib", "loop.concurrency",
+    "zoo.cards_dir",
+})  # fmt: skip
+
+
+def result_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that can change a result (everything but ``EXECUTION_SETTINGS``), as JSON data."""
+    return _split(settings.model_dump(mode="json"), "")[0]
+
+
+def execution_settings(settings: Settings) -> dict[str, Any]:
+    """The settings in ``EXECUTION_SETTINGS``, as JSON data (recorded, never compared)."""
+    return _split(settings.model_dump(mode="json"), "")[1]
+
+
+def _split(tree: dict[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    result: dict[str, Any] = {}
+    execution: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = prefix + key
+        if path in EXECUTION_SETTINGS:
+            execution[path] = value
+        elif isinstance(value, dict) and key != "models" and any(
+            s.startswith(path + ".") for s in EXECUTION_SETTINGS
+        ):
+            result[key], inner = _split(value, path + ".")
+            execution.update(inner)
+        else:
+            result[key] = value
+    return result, execution
 
 
 def config_hash(settings: Settings) -> str:
     """Return a short stable hash of everything in ``settings`` that can change a result.
 
-    ``models_dir`` is left out: where the weights sit does not change what they compute.
+    Execution settings (``EXECUTION_SETTINGS``) are left out: two runs of the same work set up
+    differently (more samples in flight, other servers, weights in another folder) hash the same.
     """
-    payload = settings.model_dump(mode="json", exclude={"models_dir"})
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(result_settings(settings), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

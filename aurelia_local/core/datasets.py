@@ -19,11 +19,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.text import letter_index
+
+if TYPE_CHECKING:
+    from aurelia_local.core.config import DataConfig
 
 _LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])[.):]\s+")
 
@@ -59,9 +63,9 @@ class Sample(BaseModel):
 
 def gold_text(answer: str | None, choices: list[str] | None) -> str | None:
     """The option's text for a letter answer (None for a letter out of range), else the answer."""
-    if answer and choices and len(answer) == 1 and answer.isalpha():
-        index = ord(answer.upper()) - 65
-        return choices[index] if 0 <= index < len(choices) else None
+    index = letter_index(answer) if answer and choices else None
+    if index is not None:
+        return choices[index] if index < len(choices) else None
     return answer
 
 
@@ -200,3 +204,25 @@ def iter_samples(source: Path, confine: bool = True) -> Iterator[Sample | Sample
     if source.is_dir():
         return iter_daily_omni(source)
     return iter_manifest(source, confine)
+
+
+# Benchmark loaders: the ``loader`` of each entry of ``aurelia_local.core.catalog.BENCHMARKS``, all
+# ``f(root, data) -> samples``, ``root`` being ``aurelia eval --data-root``.
+
+
+def load_daily_omni(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
+    """Daily-Omni under ``root`` (``qa.json`` and ``Videos/``)."""
+    return iter_daily_omni(root)
+
+
+def load_music_avqa(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
+    """MUSIC-AVQA: the first annotation JSON in ``root`` (``avqa-test.json``), clips in ``root/videos``."""
+    found = sorted(Path(root).glob("*.json"))
+    if not found:
+        raise AureliaError(f"{root}: no MUSIC-AVQA annotation JSON (avqa-test.json) found")
+    return iter_music_avqa(found[0], Path(root) / "videos")
+
+
+def load_manifest(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
+    """A JSONL manifest (``root`` is the file), media confined to its folder unless ``data`` says not."""
+    return iter_manifest(root, data.confine_to_root)

@@ -8,11 +8,13 @@ snapshot-tested.
 
 from __future__ import annotations
 
+from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.text import numbered, options_block, render
 
 INJECTION_VERSION = "inject-1"
-ARMS = ("zero_shot", "cot", "aurelia", "video_only", "audio_only", "avrt")
-REASONING_ARMS = ("aurelia", "avrt")  # r* from the AURELIA loop, or from the loop with AVRT's round one
+ARMS = ARM_REGISTRY.keys()  # the arm keys, in registry order
+REASONING_ARMS = tuple(a.key for a in ARM_REGISTRY if a.r_star)  # arms whose prompt carries r*
 
 MCQ_TAIL = "Answer with the letter of the correct option."
 OPEN_TAIL = "Answer with a single word or a short phrase."
@@ -21,13 +23,14 @@ REASONING = (
     "Reasoning steps to work through, each from what you see and hear in this video:\n{steps}\n"
     "Work through them, then give your answer."
 )
+QUESTION_OPTIONS = "{question}\n{options}"
 
 
 def question_text(question: str, choices: list[str] | None) -> str:
     """The question with its lettered options."""
     if not choices:
         return question
-    return question + "\n" + "\n".join(f"{chr(65 + i)}. {c}" for i, c in enumerate(choices))
+    return render(QUESTION_OPTIONS, question=question, options=options_block(choices))
 
 
 def target_prompt(arm: str, question: str, choices: list[str] | None, r_star: list[str] | None = None) -> str:
@@ -40,12 +43,12 @@ def target_prompt(arm: str, question: str, choices: list[str] | None, r_star: li
     if arm in REASONING_ARMS:
         if not r_star:
             raise AureliaError(f"the {arm} arm needs r* (reasoning steps) for this sample")
-        steps = "\n".join(f"{i}. {s}" for i, s in enumerate(r_star, 1))
-        parts.append(REASONING.format(steps=steps))
+        parts.append(render(REASONING, steps=numbered(r_star)))
     parts.append(MCQ_TAIL if choices else OPEN_TAIL)
     return "\n\n".join(parts)
 
 
 def arm_modalities(arm: str) -> tuple[bool, bool]:
-    """(video, audio) the target model gets in ``arm``."""
-    return {"video_only": (True, False), "audio_only": (False, True)}.get(arm, (True, True))
+    """(video, audio) the target model gets in ``arm`` (its registry entry says; unknown arms raise)."""
+    entry = ARM_REGISTRY.get(arm)
+    return entry.video, entry.audio

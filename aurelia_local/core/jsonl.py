@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from aurelia_local.core.errors import AureliaError
 
 
@@ -44,9 +46,9 @@ class RecordWriter:
                 handle.write(data[: data.rfind(b"\n") + 1])
         self.handle = path.open("a", encoding="utf-8")
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record durably."""
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def write(self, record: BaseModel) -> None:
+        """Append one record (a validated model) durably."""
+        self.handle.write(record.model_dump_json() + "\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from aurelia_local.core.text import letter
+
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().split())
@@ -28,5 +30,5 @@ def find_leakage(steps: list[str], answer: str | None, choices: list[str] | None
     text = _norm(" ".join(steps))
     gold_answer = gold_text(answer, choices)
     gold = bool(gold_answer) and _contains(text, gold_answer)
-    options = [chr(65 + i) for i, c in enumerate(choices or []) if _contains(text, c)]
+    options = [letter(i) for i, c in enumerate(choices or []) if _contains(text, c)]
     return {"gold": gold, "options": options, "leaked": gold or bool(options)}

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aurelia_local.core.catalog import FAMILIES
 from aurelia_local.core.config import ModelRef, Settings
-
-# Files that identify a usable folder of each kind (any one of each tuple).
-_OMNI = [
-    ("config.json",),
-    ("tokenizer.json", "vocab.json"),
-    ("preprocessor_config.json", "processor_config.json"),
-]
-REQUIRED = {
-    "qwen2_5_omni": _OMNI,
-    "qwen3_omni_moe": _OMNI,
-    "text_llm": [("config.json",), ("tokenizer.json", "vocab.json")],
-    "clap": [("config.json",), ("preprocessor_config.json", "processor_config.json")],
-    "open_clip": [("open_clip_config.json",)],
-}
 
 
 def missing_files(path: Path, ref: ModelRef) -> list[str]:
-    """Return what is missing for ``path`` to be a usable folder of ``ref.kind`` (empty when usable)."""
+    """Return what is missing for ``path`` to be a usable folder of ``ref.kind`` (empty when usable).
+
+    The kind's registry entry says what a usable folder holds: one checkpoint file (``ref.file``, else
+    the entry's ``checkpoint_file``), or one file of each of its ``required_files`` groups.
+    """
     if not path.is_dir():
         return [f"folder {path}"]
-    if ref.kind == "whisper":
-        name = ref.file or "model.pt"
+    family = FAMILIES.get(ref.kind)
+    if family.checkpoint_file:
+        name = ref.file or family.checkpoint_file
         return [] if (path / name).is_file() else [str(path / name)]
-    return [" or ".join(group) for group in REQUIRED[ref.kind] if not any((path / f).exists() for f in group)]
+    groups = family.required_files
+    return [" or ".join(group) for group in groups if not any((path / f).exists() for f in group)]
 
 
 def fix_hint(settings: Settings, role: str) -> str:

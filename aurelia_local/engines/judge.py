@@ -14,13 +14,14 @@ from aurelia_local.core.config import Settings
 from aurelia_local.core.errors import ModelOutputError
 from aurelia_local.core.media.bundle import MediaBundle
 from aurelia_local.core.scoring.base import Score
+from aurelia_local.core.text import render
 
 JUDGE_PROMPT_VERSION = "judge-1"
 JUDGE_PROMPT = (
     "Watch the video and listen to its audio. Then rate how well the caption below describes what "
     "is seen and heard, with one integer from 1 (does not match at all) to 10 (matches fully). "
     "Judge only the match with the video and audio, not whether the caption is interesting.\n"
-    'Answer with JSON only: {{"score": <integer 1-10>}}\n\n'
+    'Answer with JSON only: {{"score": <integer 1-10>}}\n\n'  # ``{{ }}``: literal braces for ``render``
     "Caption: {caption}"
 )
 
@@ -39,7 +40,7 @@ JUDGE_CONSTRAINT = {"regex": r'\{"score": ?([1-9]|10)\}'}
 
 def judge_prompt(caption: str) -> str:
     """Render the judge prompt for one caption."""
-    return JUDGE_PROMPT.format(caption=caption.strip())
+    return render(JUDGE_PROMPT, caption=caption.strip())
 
 
 def parse_verdict(text: str, model: str) -> JudgeVerdict:

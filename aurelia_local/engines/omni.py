@@ -7,42 +7,27 @@ chat template.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from aurelia_local.core.catalog import FAMILIES, ModelFamily
 from aurelia_local.core.config import MediaConfig
 from aurelia_local.core.errors import AureliaError, MediaError
 from aurelia_local.engines.request import AVInputs, OmniRequest
 
 
-@dataclass(frozen=True)
-class OmniFamily:
-    """What differs between omni model families."""
-
-    kind: str
-    model_class: str  # the full (thinker + talker) transformers class; only its thinker is used
-    audio_token: str
-    video_token: str
+def is_omni(kind: str) -> bool:
+    """Whether a model kind takes video and audio in one prompt (its registry entry says)."""
+    return kind in FAMILIES and FAMILIES.get(kind).omni
 
 
-FAMILIES = {
-    "qwen2_5_omni": OmniFamily(
-        "qwen2_5_omni", "Qwen2_5OmniForConditionalGeneration", "<|AUDIO|>", "<|VIDEO|>"
-    ),
-    "qwen3_omni_moe": OmniFamily(
-        "qwen3_omni_moe", "Qwen3OmniMoeForConditionalGeneration", "<|audio_pad|>", "<|video_pad|>"
-    ),
-}
-
-
-def family(kind: str) -> OmniFamily:
-    """Return the omni family of a model kind, or raise for a kind that is not an omni model."""
-    try:
-        return FAMILIES[kind]
-    except KeyError:
-        raise AureliaError(f"model kind {kind!r} is not an omni model ({', '.join(FAMILIES)})") from None
+def family(kind: str) -> ModelFamily:
+    """Return the registry entry of an omni model kind, or raise for a kind that is not an omni model."""
+    if not is_omni(kind):
+        omni = ", ".join(f.key for f in FAMILIES.select(lambda f: f.omni))
+        raise AureliaError(f"model kind {kind!r} is not an omni model ({omni})")
+    return FAMILIES.get(kind)
 
 
 def processor_kwargs(inputs: AVInputs, media: MediaConfig) -> dict[str, Any]:

@@ -1,42 +1,42 @@
-"""Scoring a caption against a sample's media on the 1-10 scale: grounding, judge and hybrid.
+"""Building the scorer the profile names (``evaluator.scorer``) from its entry in the scorer registry.
 
-``build_scorer`` picks the scorer the profile names (``evaluator.scorer``); heavy libraries are
-imported only when a scorer is built.
+The entries (``aurelia_local.core.catalog.SCORERS``) say which roles a scorer needs, whether it
+needs the omni judge engine, which class implements it and which scorers it combines; heavy
+libraries are imported only when a scorer is built.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from aurelia_local.core.catalog import SCORERS, ScorerEntry
+from aurelia_local.core.errors import ConfigError
+from aurelia_local.core.registry import load
 
 if TYPE_CHECKING:
     from aurelia_local.core.config import Settings
     from aurelia_local.core.scoring.base import Scorer
 
-SCORERS = ("grounding", "judge", "hybrid")
-SCORER_ROLES = {"grounding": ["clip", "clap"], "judge": ["judge"], "hybrid": ["clip", "clap", "judge"]}
+# The model roles each scorer needs (read from its registry entry).
+SCORER_ROLES = MappingProxyType({s.key: list(s.roles) for s in SCORERS})
 
 
 def build_scorer(settings: Settings, judge_engine=None) -> Scorer:
     """Return the scorer named by ``settings.evaluator.scorer``.
 
-    ``judge_engine`` is the omni engine the ``judge`` and ``hybrid`` scorers call (anything with
+    ``judge_engine`` is the omni engine the scorers with ``needs_engine`` call (anything with
     ``generate(requests, sampling, structured=...)``, e.g. ``VllmLocal``).
     """
-    from aurelia_local.core.errors import ConfigError
+    entry = SCORERS.get(settings.evaluator.scorer)
+    if entry.needs_engine and judge_engine is None:
+        raise ConfigError(f"evaluator.scorer={entry.key} needs the omni judge engine; none was given")
+    return _build(entry, settings, judge_engine)
 
-    name = settings.evaluator.scorer
-    if name in ("judge", "hybrid") and judge_engine is None:
-        raise ConfigError(f"evaluator.scorer={name} needs the omni judge engine; none was given")
-    if name == "grounding":
-        from aurelia_local.core.scoring.grounding import GroundingScorer
 
-        return GroundingScorer(settings)
-    from aurelia_local.engines.judge import JudgeScorer
-
-    judge = JudgeScorer(judge_engine, settings)
-    if name == "judge":
-        return judge
-    from aurelia_local.core.scoring.grounding import GroundingScorer
-    from aurelia_local.engines.hybrid import HybridScorer
-
-    return HybridScorer(GroundingScorer(settings), judge, settings.evaluator.judge_weight)
+def _build(entry: ScorerEntry, settings: Settings, judge_engine) -> Scorer:
+    cls = load(entry.class_path)
+    if entry.parts:  # a weighted combination: its parts, in order, then the judge's share
+        parts = [_build(SCORERS.get(p), settings, judge_engine) for p in entry.parts]
+        return cls(*parts, settings.evaluator.judge_weight)
+    return cls(judge_engine, settings) if entry.needs_engine else cls(settings)

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 from aurelia_local.core.config import Settings
 from aurelia_local.core.errors import ConfigError, EngineError
 from aurelia_local.core.types import Generation
-from aurelia_local.engines.omni import FAMILIES, check_media_tokens, processor_kwargs
+from aurelia_local.engines.omni import check_media_tokens, family, is_omni, processor_kwargs
 from aurelia_local.engines.request import EngineRequest
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -74,7 +74,7 @@ class ServerEngine:
         self.role = role
         self.model_id = role  # scripts/serve_agents.sh serves each model under its role's name
         self.kind = settings.models[role].kind
-        self.omni = self.kind in FAMILIES
+        self.omni = is_omni(self.kind)
         self.media = settings.media
         self.retries = settings.engine.max_retries
         self._next = itertools.cycle(range(len(self.roots)))
@@ -156,7 +156,7 @@ class ServerEngine:
         prompt_ids = reply.get("prompt_token_ids") or []
         counts = {"audio": 0, "video": 0}
         if self.omni:
-            fam = FAMILIES[self.kind]
+            fam = family(self.kind)
             for name, token in (("audio", fam.audio_token), ("video", fam.video_token)):
                 counts[name] = prompt_ids.count(await self._media_token_id(token))
             check_media_tokens(counts, item.request.inputs, f"{self.role} server prompt")

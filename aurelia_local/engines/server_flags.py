@@ -12,7 +12,7 @@ import shlex
 import sys
 
 from aurelia_local.core.config import Settings, load_settings
-from aurelia_local.engines.omni import FAMILIES
+from aurelia_local.engines.omni import is_omni
 
 
 def server_flags(settings: Settings, role: str) -> list[str]:
@@ -29,7 +29,7 @@ def server_flags(settings: Settings, role: str) -> list[str]:
         flags.append("--enforce-eager")
     if ref.trust_remote_code:
         flags.append("--trust-remote-code")
-    if ref.kind in FAMILIES:
+    if is_omni(ref.kind):
         # Per-request processor arguments carry each sample's fps and the profile's pixel budget.
         flags += ["--limit-mm-per-prompt", json.dumps({"audio": 1, "video": 1, "image": 0}),
                   "--trust-request-mm-kwargs",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aurelia_local.core.config import EngineConfig, MediaConfig, ModelRef, SamplingConfig
 from aurelia_local.core.types import Generation
-from aurelia_local.engines.omni import FAMILIES, check_media_tokens, count_media_tokens, vllm_prompt
+from aurelia_local.engines.omni import check_media_tokens, count_media_tokens, is_omni, vllm_prompt
 from aurelia_local.engines.request import EngineRequest, OmniRequest
 
 _CPU_ENGINES = 0  # CPU engines started in this process (only the first may run its worker in-process)
@@ -71,7 +71,7 @@ class VllmLocal:
 
         self.device = prepare_engine_env(engine)
         self.kind = ref.kind
-        self.omni = ref.kind in FAMILIES
+        self.omni = is_omni(ref.kind)
         self.media = media
         self.model_dir = Path(model_dir)
         self.model_id = self.model_dir.name

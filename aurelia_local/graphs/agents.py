@@ -11,9 +11,11 @@ import time
 
 from pydantic import ValidationError
 
+from aurelia_local.core.datasets import Sample
 from aurelia_local.core.errors import ModelOutputError
 from aurelia_local.core.media.bundle import MediaBundle
 from aurelia_local.core.messages import user_turn
+from aurelia_local.core.records import Agreement, AvrtRound, Round, TeacherTrace, TokenCounts
 from aurelia_local.core.types import Generation, Reasoning
 from aurelia_local.engines.request import (
     AVInputs,
@@ -37,8 +39,8 @@ def parse_reasoning(text: str) -> Reasoning:
         ) from None
 
 
-def parse_trace(text: str) -> dict:
-    """``{"steps": [...], "answer": str}`` from a ``<think>`` / ``<answer>`` reply, or raise."""
+def parse_trace(text: str) -> TeacherTrace:
+    """The steps and answer of a ``<think>`` / ``<answer>`` reply, or raise ``ModelOutputError``."""
     match = re.fullmatch(r"\s*<think>\s*(.*?)\s*</think>\s*<answer>(.*?)</answer>\s*", text, re.S)
     steps = (
         [re.sub(r"^\d+\.\s*", "", ln).strip() for ln in match.group(1).splitlines() if ln.strip()]
@@ -47,7 +49,7 @@ def parse_trace(text: str) -> dict:
     )
     if not steps or not match.group(2).strip():
         raise ModelOutputError(f"not a <think> steps </think><answer>...</answer> reply: {text[:200]!r}")
-    return {"steps": steps, "answer": match.group(2).strip()}
+    return TeacherTrace(steps=steps, answer=match.group(2).strip())
 
 
 async def ask_parsed(
@@ -86,11 +88,11 @@ async def ask_generator(
     )
 
 
-async def ask_avrt(ctx: LoopContext, sample, bundle: MediaBundle, transcript: str | None) -> dict:
+async def ask_avrt(ctx: LoopContext, sample: Sample, bundle: MediaBundle, transcript: str | None) -> Round:
     """AVRT round one: a vision teacher (frames only), an audio teacher (audio only), a merger.
 
-    Returns the merged ``reasoning``, each agent's trace, prompt and token counts, the agreement of
-    the teachers with the gold answer (when there is one) and the seconds spent.
+    The round's reasoning is the merger's trace; ``avrt`` keeps each agent's trace, the merger's
+    prompt and the agreement of the teachers with the gold answer (when there is one).
     """
     from aurelia_local.core.media.bundle import with_frame_count
 
@@ -112,20 +114,24 @@ async def ask_avrt(ctx: LoopContext, sample, bundle: MediaBundle, transcript: st
         ask_parsed(ctx, ctx.vision_teacher, vision_req, pattern, tokens, parse_trace),
         ask_parsed(ctx, ctx.audio_teacher, audio_req, pattern, tokens, parse_trace),
     )
-    merge_text = p.merger_prompt(q, choices, vision, audio)
+    merge_text = p.merger_prompt(q, choices, vision.model_dump(), audio.model_dump())
     merge_req = OmniRequest(user_turn(merge_text), AVInputs(None, None))
     merged, mg, *_ = await ask_parsed(ctx, ctx.merger, merge_req, pattern, tokens, parse_trace)
     agreement = None
     if sample.answer is not None:
-        right = {"vision": sample.is_correct(vision["answer"]), "audio": sample.is_correct(audio["answer"])}
-        agreement = {**right, "kept": all(right.values())}
-    return {
-        "reasoning": Reasoning(steps=merged["steps"], step_answers=[], final_answer=merged["answer"]),
-        "vision": vision, "audio": audio, "merger": merged, "merger_prompt": merge_text,
-        "agreement": agreement, "seconds": time.perf_counter() - start,
-        "tokens": {"vision_teacher": token_counts(vg), "audio_teacher": token_counts(ag),
-                   "merger": token_counts(mg)},
-    }  # fmt: skip
+        right = {"vision": sample.is_correct(vision.answer), "audio": sample.is_correct(audio.answer)}
+        agreement = Agreement(**right, kept=all(right.values()))
+    return Round(
+        round=1, reasoning=Reasoning(steps=merged.steps, step_answers=[], final_answer=merged.answer),
+        generator_output=None, generator_asks=1, feedback_used=False,
+        avrt=AvrtRound(
+            vision=vision, audio=audio, merger=merged, merger_prompt=merge_text, agreement=agreement
+        ),
+        tokens={
+            "vision_teacher": token_counts(vg), "audio_teacher": token_counts(ag), "merger": token_counts(mg)
+        },
+        seconds={"generate": round(time.perf_counter() - start, 4)},
+    )  # fmt: skip
 
 
 async def ask_summarizer(ctx: LoopContext, prompt: str) -> tuple[str, Generation, float]:
@@ -138,6 +144,6 @@ async def ask_summarizer(ctx: LoopContext, prompt: str) -> tuple[str, Generation
     return gen.text.strip(), gen, time.perf_counter() - start
 
 
-def token_counts(gen: Generation) -> dict[str, int]:
+def token_counts(gen: Generation) -> TokenCounts:
     """Prompt, completion and media token counts of one generation."""
-    return {"prompt": gen.prompt_tokens, "completion": len(gen.token_ids), **gen.media_tokens}
+    return TokenCounts(prompt=gen.prompt_tokens, completion=len(gen.token_ids), **gen.media_tokens)

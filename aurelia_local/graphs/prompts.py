@@ -1,14 +1,13 @@
 """The agents' prompts: data with named placeholders, versioned, rendered by one strict helper.
 
 Changing any text here changes what the loop produces: bump ``PROMPT_VERSION`` (it is recorded with
-every result) and update the snapshots (``pytest --update-snapshots``).
+every result) and update the snapshots (``pytest --update-snapshots``). Lettering, numbering and
+``render`` come from ``aurelia_local.core.text`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import string
-
-from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.text import letters, numbered, options_block, render
 
 PROMPT_VERSION = "aurelia-1"
 
@@ -50,28 +49,15 @@ SUMMARIZER = (
 
 TRANSCRIPT = "\n\nSpeech in the audio (automatic transcript): {text}"
 
-
-def render(template: str, **values: object) -> str:
-    """Fill ``template``; a missing or an unused value is an error, never silently ignored."""
-    wanted = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    missing, extra = wanted - set(values), set(values) - wanted
-    if missing or extra:
-        raise AureliaError(f"prompt values: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return template.format(**values)
-
-
-def numbered(lines: list[str]) -> str:
-    """Render lines as a numbered list."""
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+QUESTION = "Question: {question}"
+QUESTION_OPTIONS = "Question: {question}\nOptions:\n{options}"
 
 
 def question_block(question: str, choices: list[str] | None) -> str:
     """The question and, for multiple choice, its lettered options."""
     if not choices:
-        return f"Question: {question}"
-    return f"Question: {question}\nOptions:\n" + "\n".join(
-        f"{chr(65 + i)}. {c}" for i, c in enumerate(choices)
-    )
+        return render(QUESTION, question=question)
+    return render(QUESTION_OPTIONS, question=question, options=options_block(choices))
 
 
 def answer_hint(choices: list[str] | None) -> str:
@@ -177,5 +163,5 @@ def trace_pattern(max_steps: int, max_chars: int, choices: list[str] | None) -> 
     steps = ""
     for i in range(max_steps, 0, -1):
         steps = f"{i}\\. {text}\\n" + (f"({steps})?" if steps else "")
-    answer = "[" + "".join(chr(65 + i) for i in range(len(choices))) + "]" if choices else text
+    answer = "[" + letters(len(choices)) + "]" if choices else text
     return "<think>\\n" + steps + "</think>\\n<answer>" + answer + "</answer>"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aurelia_local.core.config import Settings, config_hash, stamp
 from aurelia_local.core.datasets import Sample
+from aurelia_local.core.errors import ConfigError
+from aurelia_local.core.records import ErrorRecord, LoopResult, Round, SampleMedia, TraceRecord
 
 LOOP_ROLES = ["generator", "summarizer"]
 AVRT_ROLES = ["vision_teacher", "audio_teacher", "merger"]
@@ -32,6 +36,25 @@ def loop_models(settings: Settings) -> dict[str, str]:
     return {role: settings.models[role].folder for role in dict.fromkeys(used)}
 
 
+def loop_versions(settings: Settings) -> dict[str, Any]:
+    """The versions of what the loop writes under ``settings``: prompts, state and records."""
+    from aurelia_local.core.records import SCHEMA_VERSION
+    from aurelia_local.core.scoring.distractors import DISTRACTOR_VERSION
+    from aurelia_local.engines.judge import JUDGE_PROMPT_VERSION
+    from aurelia_local.graphs.prompts import AVRT_VERSION, PROMPT_VERSION
+    from aurelia_local.graphs.state import STATE_VERSION
+
+    return {
+        "prompt_version": PROMPT_VERSION,
+        "avrt_prompt_version": AVRT_VERSION if settings.loop.generator == "avrt" else None,
+        "judge_prompt_version": JUDGE_PROMPT_VERSION if "judge" in scorer_roles(settings) else None,
+        "distractor_version": DISTRACTOR_VERSION if "clip" in scorer_roles(settings) else None,
+        "state_version": STATE_VERSION,
+        "record_schema": SCHEMA_VERSION,
+        "loop_backend": settings.engine.backend,
+    }
+
+
 @asynccontextmanager
 async def open_loop(settings: Settings):
     """Yield a ``LoopContext`` with the profile's engines and scorer (loaded once)."""
@@ -52,6 +75,15 @@ async def open_loop(settings: Settings):
         )
 
 
+def checkpoint_serde():
+    """LangGraph's serializer, allowed to rebuild the state's record types (and nothing else of ours)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from aurelia_local.graphs.state import STATE_TYPES
+
+    return JsonPlusSerializer(allowed_msgpack_modules=list(STATE_TYPES))
+
+
 def compile_loop(checkpointer=None):
     """Compile the loop graph with an optional checkpointer."""
     from aurelia_local.graphs.aurelia_loop import build_aurelia_graph
@@ -59,69 +91,89 @@ def compile_loop(checkpointer=None):
     return build_aurelia_graph().compile(checkpointer=checkpointer)
 
 
-async def run_sample(graph, ctx, sample: Sample, thread_id: str | None = None) -> dict[str, Any]:
+async def run_sample(
+    graph, ctx, sample: Sample, thread_id: str | None = None, data_root: Path | None = None
+) -> TraceRecord:
     """Run (or resume, when the checkpointer holds ``thread_id``) the loop on one sample."""
     # Four nodes per round plus the final one; the loop's own round limit always stops it first.
     limit = 4 * ctx.settings.loop.max_rounds + 10
     config = {"configurable": {"thread_id": thread_id or sample.id}, "recursion_limit": limit}
     start = time.perf_counter()
-    payload: Any = {"sample": sample.model_dump(mode="json")}
+    payload: Any = {"sample": sample}
     if graph.checkpointer is not None:
         snapshot = await graph.aget_state(config)
+        _check_state(snapshot.values, thread_id)
         if snapshot.values.get("result") is not None:
-            return trace_record(sample, snapshot.values, ctx, 0.0)
+            return trace_record(sample, snapshot.values, ctx, 0.0, data_root)
         if snapshot.next:
             payload = None  # resume from the last finished node
     state = await graph.ainvoke(payload, config=config, context=ctx)
-    return trace_record(sample, state, ctx, time.perf_counter() - start)
+    return trace_record(sample, state, ctx, time.perf_counter() - start, data_root)
+
+
+def _check_state(values: dict[str, Any], thread_id: str | None) -> None:
+    """Refuse a checkpoint whose values are not this version's records (written by another version)."""
+    typed = {"rounds": Round, "result": LoopResult, "media": SampleMedia}
+    for key, kind in typed.items():
+        value = values.get(key)
+        items = value if isinstance(value, list) else [value]
+        if any(item is not None and not isinstance(item, kind) for item in items):
+            raise ConfigError(
+                f"the checkpoint of {thread_id} was written by another version of aurelia ({key} is not a "
+                f"{kind.__name__}); delete checkpoints.sqlite in the output folder to run unfinished "
+                "samples again from their start (finished records are kept)"
+            )
+
+
+def media_path(path: Path | None, data_root: Path | None) -> str | None:
+    """``path`` relative to ``data_root`` when it lies inside it (records survive a moved dataset)."""
+    if path is None:
+        return None
+    if data_root is not None:
+        full, root = os.path.abspath(path), os.path.abspath(data_root)
+        if full.startswith(root + os.sep):
+            return Path(os.path.relpath(full, root)).as_posix()
+    return str(path)
 
 
 def provenance(settings: Settings, models: dict[str, str], scorer) -> dict[str, Any]:
-    """What produced a result: models, prompt version, sampling, seeds, config hash."""
-    from aurelia_local.graphs.prompts import AVRT_VERSION, PROMPT_VERSION
-
+    """What produced a result: models, prompt version, sampling, seeds, config hash, backend."""
+    versions = loop_versions(settings)
     return {
-        "avrt_prompt_version": AVRT_VERSION if settings.loop.generator == "avrt" else None,
+        "avrt_prompt_version": versions["avrt_prompt_version"],
         "models": models,
         "scorer": {"name": settings.evaluator.scorer, **getattr(scorer, "provenance", {})},
-        "prompt_version": PROMPT_VERSION,
+        "prompt_version": versions["prompt_version"],
         "sampling": settings.sampling.model_dump(),
-        "loop": settings.loop.model_dump(),
+        "loop": settings.loop.model_dump(exclude={"concurrency"}),
+        "backend": settings.engine.backend,
         **stamp(settings),
     }
 
 
-def trace_record(sample: Sample, state: dict[str, Any], ctx, seconds: float) -> dict[str, Any]:
+def trace_record(
+    sample: Sample, state: dict[str, Any], ctx, seconds: float, data_root: Path | None = None
+) -> TraceRecord:
     """One sample's record: the AVReasonBench fields, every round, the chosen round, provenance."""
-    result = state["result"]
-    avrt = state["rounds"][0].get("avrt")
-    filtered = bool(
-        avrt and ctx.settings.loop.agreement_filter and avrt["agreement"] and not avrt["agreement"]["kept"]
-    )
-    return {
-        "id": sample.id,
-        "status": "filtered" if filtered else "ok",
-        "query": sample.question,
-        "video_path": str(sample.video),
-        "audio_path": str(sample.audio) if sample.audio else None,
-        "choices": sample.choices,
-        "answer": sample.answer,
-        "category": sample.category,
-        "reasoning_steps": result["r_star"],
-        "best_round": result["best_round"],
-        "score": result["score"],
-        "stop_reason": result["stop_reason"],
-        "leakage": result["leakage"],
-        "rounds": state["rounds"],
-        "topology": ctx.settings.loop.generator,
-        "agreement": avrt["agreement"] if avrt else None,
-        "seconds": round(seconds, 3),
-        **provenance(ctx.settings, ctx.models, ctx.scorer),
-    }
+    result: LoopResult = state["result"]
+    rounds: list[Round] = state["rounds"]
+    avrt = rounds[0].avrt
+    agreement = avrt.agreement if avrt else None
+    filtered = bool(ctx.settings.loop.agreement_filter and agreement is not None and not agreement.kept)
+    return TraceRecord(
+        id=sample.id, status="filtered" if filtered else "ok", query=sample.question,
+        video_path=media_path(sample.video, data_root), audio_path=media_path(sample.audio, data_root),
+        choices=sample.choices, answer=sample.answer, category=sample.category,
+        reasoning_steps=result.r_star, best_round=result.best_round, score=result.score,
+        stop_reason=result.stop_reason, leakage=result.leakage, rounds=rounds,
+        topology=ctx.settings.loop.generator, agreement=agreement, seconds=round(seconds, 3),
+        media=state.get("media"), **provenance(ctx.settings, ctx.models, ctx.scorer),
+    )  # fmt: skip
 
 
-def error_record(sample_id: str | None, where: str, error: BaseException | str, settings: Settings) -> dict:
+def error_record(
+    sample_id: str | None, where: str, error: BaseException | str, settings: Settings
+) -> ErrorRecord:
     """The record of a sample that failed, with the reason."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return {"id": sample_id, "status": "error", "where": where, "error": message,
-            "config_hash": config_hash(settings)}  # fmt: skip
+    return ErrorRecord(id=sample_id, where=where, error=message, config_hash=config_hash(settings))

@@ -1,60 +1,116 @@
-"""The zoo's registry: model cards (data) and the adapter each family uses (a lazy dotted path)."""
+"""Zoo targets: the model card schema, the card registry (package and user cards), their adapters.
+
+A card is one ``KEY.yaml`` file: built-in cards live in ``aurelia_local/zoo/cards``; the setting
+``zoo.cards_dir`` names a folder of more, where a card with a built-in key replaces the built-in
+one. Cards are data: their capability fields (``modalities``, ``audio_in_video``...) are read by the
+adapters and shown by ``aurelia list models``. The adapter class is the card family's ``adapter``
+(a dotted path in ``aurelia_local.core.catalog.FAMILIES``), imported only when a target is built.
+"""
 
 from __future__ import annotations
 
-import importlib
+import functools
 from importlib import resources
+from pathlib import Path
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
+from aurelia_local.core.catalog import FAMILIES
+from aurelia_local.core.config import Settings
 from aurelia_local.core.errors import ConfigError
+from aurelia_local.core.registry import Entry, Registry, load
 
-# One adapter per model family; capabilities live on the cards.
-ADAPTERS = {
-    "qwen2_5_omni": "aurelia_local.zoo.qwen_omni:QwenOmniAdapter",
-    "qwen3_omni_moe": "aurelia_local.zoo.qwen_omni:QwenOmniAdapter",
-}
+PACKAGE = "package"  # the origin of a built-in card
 
 
-class ModelCard(BaseModel):
-    """What the harness needs to know about a target model."""
+class ModelCard(Entry):
+    """What the harness needs to know about a target model (one YAML file per card)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    key: str
-    kind: str
+    kind: str = Field(description="the model family (a model kind with a zoo adapter)")
+    modalities: tuple[Literal["video", "audio", "text"], ...] = Field(
+        min_length=1, description="what the model can be given; an arm that needs more is refused"
+    )
     hub_id: str | None
-    folder: str
+    folder: str = Field(description="under models_dir, or absolute (`~` is expanded)")
     dtype: str
-    frames: int
-    audio_rate: int
-    min_gpu_gib: float
-    audio_in_video: bool
+    frames: int = Field(ge=1, description="advice: the frames the model was tuned on")
+    audio_rate: int = Field(gt=0)
+    min_gpu_gib: float = Field(ge=0)
+    audio_in_video: bool = Field(description="the soundtrack is interleaved with the video in the prompt")
     licence: str
     tiny: bool = False
+    origin: str = Field(default=PACKAGE, description="set when loaded: 'package' or the user card's file")
+
+    @model_validator(mode="after")
+    def _fits_its_family(self) -> ModelCard:
+        family = FAMILIES.get(FAMILIES.check(self.kind))
+        if family.adapter is None:
+            targets = ", ".join(f.key for f in FAMILIES.select(lambda f: f.adapter is not None))
+            raise ValueError(f"model kind {self.kind!r} has no zoo adapter; target kinds: {targets}")
+        if extra := [m for m in self.modalities if m not in family.inputs]:
+            raise ValueError(f"{self.kind} models take {', '.join(family.inputs)}, not {', '.join(extra)}")
+        if self.audio_in_video and not {"video", "audio"} <= set(self.modalities):
+            raise ValueError("audio_in_video needs both video and audio in modalities")
+        return self
 
 
-def list_cards() -> list[str]:
-    """Keys of every card in the zoo."""
-    folder = resources.files("aurelia_local.zoo").joinpath("cards")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def load_card(key: str) -> ModelCard:
-    """The card of ``key``, or a ``ConfigError`` listing the keys that exist."""
-    if key not in list_cards():
-        raise ConfigError(f"unknown zoo model {key!r}; choose from {', '.join(list_cards())}")
-    text = resources.files("aurelia_local.zoo").joinpath("cards", f"{key}.yaml").read_text()
+def _parse(text: str, stem: str, origin: str) -> ModelCard:
+    where = f"zoo card {stem}.yaml" if origin == PACKAGE else f"zoo card {origin}"
     try:
-        card = ModelCard.model_validate(yaml.safe_load(text))
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must hold a mapping, got {type(data).__name__}")
+    try:
+        card = ModelCard.model_validate({**data, "origin": origin})
     except ValidationError as exc:
-        raise ConfigError(f"zoo card {key}.yaml is invalid: {exc}") from None
-    if card.key != key or card.kind not in ADAPTERS:
-        raise ConfigError(f"zoo card {key}.yaml: key must be {key!r} and kind one of {', '.join(ADAPTERS)}")
+        raise ConfigError(f"{where} is invalid: {exc}") from None
+    if card.key != stem:
+        raise ConfigError(f"{where}: key {card.key!r} must be the file name, {stem!r}")
     return card
+
+
+@functools.cache
+def _package_cards() -> tuple[ModelCard, ...]:
+    folder = resources.files("aurelia_local.zoo").joinpath("cards")
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
+    return tuple(_parse(p.read_text(), p.name.removesuffix(".yaml"), PACKAGE) for p in files)
+
+
+def _user_cards(folder: Path) -> list[ModelCard]:
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"zoo.cards_dir {folder} is not a folder")
+    cards = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"zoo card {path} cannot be read: {exc}") from None
+        cards.append(_parse(text, path.stem, str(path)))
+    return cards
+
+
+def zoo_cards(source: Settings | Path | None) -> Registry[ModelCard]:
+    """Every card: the package's, then those of ``source`` (settings: ``zoo.cards_dir``; or a folder)."""
+    folder = source.zoo.cards_dir if isinstance(source, Settings) else source
+    built_in = Registry("zoo model", _package_cards())
+    return built_in if folder is None else built_in.merged(_user_cards(folder))
+
+
+def list_cards(source: Settings | Path | None) -> list[str]:
+    """Keys of every card in the zoo (``source`` as in ``zoo_cards``), sorted."""
+    return sorted(zoo_cards(source).keys())
+
+
+def load_card(key: str, source: Settings | Path | None) -> ModelCard:
+    """The card of ``key`` (``source`` as in ``zoo_cards``), or a ``ConfigError`` listing the keys."""
+    return zoo_cards(source).get(key)
 
 
 def adapter_class(card: ModelCard):
     """Import and return the adapter class of the card's family."""
-    module, _, name = ADAPTERS[card.kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return load(FAMILIES.get(card.kind).adapter)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from aurelia_local.core.config import Settings
-from aurelia_local.core.errors import ModelMissingError
+from aurelia_local.core.config import Settings, model_folder
+from aurelia_local.core.errors import ConfigError, ModelMissingError
+from aurelia_local.core.model_files import missing_files
 from aurelia_local.engines.request import bundle_inputs, question_request
 from aurelia_local.zoo.base import TargetRequest
 from aurelia_local.zoo.cards import ModelCard
@@ -18,7 +19,7 @@ class QwenOmniAdapter:
     def __init__(
         self, card: ModelCard, settings: Settings, backend: Literal["hf", "vllm"] = "vllm", engine=None
     ):
-        """Load the model from ``models_dir / card.folder`` unless a loaded ``engine`` is given."""
+        """Load the model from the card's folder (under ``models_dir`` unless absolute), or use ``engine``."""
         from aurelia_local.core.config import ModelRef
 
         self.key = card.key
@@ -27,13 +28,13 @@ class QwenOmniAdapter:
         self.media = settings.media  # the bundle was decoded with these; card.frames is advice
         self.sampling = settings.sampling
         ref = ModelRef(kind=card.kind, folder=card.folder, dtype=card.dtype, tiny=card.tiny)
-        path = ref.folder if ref.folder.startswith("/") else settings.models_dir.expanduser() / ref.folder
+        path = model_folder(card.folder, settings.models_dir)
         if engine is not None:
             self.engine = engine
             return
-        if not (path / "config.json").is_file():
+        if missing := missing_files(path, ref):
             raise ModelMissingError(
-                f"zoo model {card.key}: no weights in {path}; "
+                f"zoo model {card.key}: no usable weights in {path} (missing {', '.join(missing)}); "
                 + ("run `aurelia models build-tiny`" if card.tiny else f"download {card.hub_id} there")
             )
         if backend == "vllm":
@@ -46,15 +47,29 @@ class QwenOmniAdapter:
             self.engine = HfOmni(path, ref, self.media)
 
     def answer(self, requests: list[TargetRequest]):
-        """Answer every request; vLLM batches them, transformers runs them one by one."""
+        """Answer every request; vLLM batches them, transformers runs them one by one.
+
+        A request that needs a modality the card does not list is refused; the soundtrack is
+        interleaved with the video only when the card says the model takes it so.
+        """
         built = []
         for r in requests:
+            self.check(r)
             inputs = bundle_inputs(r.media, self.media)
             inputs = dataclasses.replace(
                 inputs,
                 frames=inputs.frames if r.video else None,
                 audio=inputs.audio if r.audio else None,
-                audio_in_video=inputs.audio_in_video and r.video and r.audio,
+                audio_in_video=self.card.audio_in_video and inputs.audio_in_video and r.video and r.audio,
             )
             built.append(question_request(r.text, inputs))
         return self.engine.generate(built, self.sampling)
+
+    def check(self, request: TargetRequest) -> None:
+        """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""
+        needed = [m for m, on in (("video", request.video), ("audio", request.audio)) if on]
+        if missing := [m for m in needed if m not in self.card.modalities]:
+            raise ConfigError(
+                f"zoo model {self.key} takes {', '.join(self.card.modalities)}: this arm needs "
+                f"{' and '.join(missing)}, which its card does not list"
+            )

@@ -41,7 +41,7 @@ def test_avrt_in_process(loop_ctx, qwen2_5_vllm, summarizer_vllm, daily_omni_cli
         ctx, vision_teacher=ctx.generator, audio_teacher=ctx.generator, merger=ctx.summarizer
     )
     sample = Sample(id="avrt", question="Which pair comes first?", video=daily_omni_clip, choices=CHOICES)
-    record = asyncio.run(run_sample(compile_loop(), ctx, sample))
+    record = asyncio.run(run_sample(compile_loop(), ctx, sample)).model_dump(mode="json")
     _check_round_one(record, {"A", "B"})
     assert record["agreement"] is None  # no gold answer, no filter
 
@@ -64,7 +64,7 @@ def test_avrt_through_the_servers(smoke, agent_servers, loop_ctx, daily_omni_cli
             id="avrt-srv", question="Which pair comes first?", video=daily_omni_clip, choices=CHOICES
         )
         try:
-            return await run_sample(compile_loop(), ctx, sample)
+            return (await run_sample(compile_loop(), ctx, sample)).model_dump(mode="json")
         finally:
             await gen.aclose()
             await summ.aclose()
@@ -108,5 +108,5 @@ def test_agreement_filter_keeps_only_samples_both_teachers_get_right(loop_ctx, d
     assert records["keep"]["status"] == "ok" and records["keep"]["agreement"]["kept"]
     drop = records["drop"]
     assert drop["status"] == "filtered" and not drop["agreement"]["kept"]
-    assert summary["filtered"] == 1 and summary["ok"] == 1
+    assert summary.filtered == 1 and summary.ok == 1
     assert export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl") == 1

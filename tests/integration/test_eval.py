@@ -5,8 +5,10 @@ import json
 
 import pytest
 
+from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.injection import ARMS
 from aurelia_local.core.jsonl import read_records
+from aurelia_local.core.records import read_eval_rows
 
 pytestmark = pytest.mark.engine
 
@@ -22,7 +24,7 @@ def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
         loop_ctx, settings=smoke.model_copy(update={"loop": loop}), vision_teacher=loop_ctx.generator,
         audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
     )  # fmt: skip
-    card = load_card("tiny_qwen2_5_omni")
+    card = load_card("tiny_qwen2_5_omni", ctx.settings)
     targets = {
         "tiny_vllm": QwenOmniAdapter(card, ctx.settings, "vllm", engine=qwen2_5_vllm),
         "tiny_hf": lambda: QwenOmniAdapter(card, ctx.settings, "hf"),
@@ -72,6 +74,7 @@ def test_results_report_and_chart(evaluated):
     results, out, *_ = evaluated
     saved = json.loads((out / "results.json").read_text())
     assert saved["summary"].keys() == {"tiny_vllm", "tiny_hf"} and saved["config_hash"]
+    assert saved == results.model_dump(mode="json")
     for summary in saved["summary"].values():
         assert [summary["arms"][a]["n"] for a in ARMS] == [4] * len(ARMS)
         assert summary["gains"]["aurelia"]["over"] == "zero_shot"
@@ -106,3 +109,44 @@ def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, dail
     assert len(asked) == len(complete) - len(kept)
     strip = lambda r: {k: v for k, v in r.items() if k not in ("config_hash",)}  # noqa: E731
     assert sorted(map(json.dumps, map(strip, after))) == sorted(map(json.dumps, map(strip, complete)))
+
+
+def test_every_file_of_an_eval_run_validates(evaluated):
+    from test_runs import validate_run_folder
+
+    _, out, *_ = evaluated
+    read = validate_run_folder(out)
+    assert {
+        "run.json",
+        "samples.jsonl",
+        "results.json",
+        "reasoning/traces.jsonl",
+        "reasoning_avrt/run.json",
+    } <= set(read)
+    rows = read_eval_rows(out / "samples.jsonl")
+    manifest = json.loads((out / "run.json").read_text())
+    assert {r.identity for r in rows} == {manifest["identity_hash"]} and {r.backend for r in rows} == {"vllm"}
+
+
+def test_a_rerun_with_another_target_backend_is_refused(evaluated, daily_omni_clip):
+    from aurelia_local.app.eval.runner import run_eval
+
+    _, out, targets, ctx = evaluated
+    before = (out / "samples.jsonl").read_text()
+    with pytest.raises(ConfigError, match=r'target_backend: "vllm" -> "hf"'):
+        run_eval(ctx.settings, "daily_omni", daily_omni_clip.parents[2], targets, list(ARMS), out, ctx=ctx,
+                 progress=False, backend="hf")  # fmt: skip
+    assert (out / "samples.jsonl").read_text() == before  # nothing answered, nothing reported as hf's
+
+
+def test_a_finished_eval_reruns_without_opening_any_engine(evaluated, daily_omni_clip, tmp_path):
+    from aurelia_local.app.eval.runner import run_eval
+
+    results, out, targets, ctx = evaluated
+    # models_dir is an execution setting: pointed at an empty folder, any engine that opens fails
+    settings = ctx.settings.model_copy(update={"models_dir": tmp_path})
+    loaders = {key: (lambda: pytest.fail("a target was loaded")) for key in targets}
+    again = run_eval(
+        settings, "daily_omni", daily_omni_clip.parents[2], loaders, list(ARMS), out, progress=False
+    )
+    assert again.summary == results.summary and again.identity == results.identity

@@ -40,7 +40,7 @@ def test_bad_output_is_re_asked_without_using_a_round(loop_ctx, daily_omni_clip,
     ctx = _ctx(loop_ctx, faulty, tau=10, max_rounds=2, parse_retries=2)
     record = asyncio.run(
         run_sample(compile_loop(), ctx, Sample(id="f", question="Q?", video=daily_omni_clip))
-    )
+    ).model_dump(mode="json")
     assert len(record["rounds"]) == 2  # both rounds still ran
     assert record["rounds"][0]["generator_asks"] == 3 and record["rounds"][1]["generator_asks"] == 1
 
@@ -59,7 +59,7 @@ def test_output_that_never_parses_is_an_error_record_and_the_run_goes_on(loop_ct
     summary = distill(ctx.settings, tmp_path / "m.jsonl", tmp_path / "out", progress=False, ctx=ctx)
     records = {r["id"]: r for r in read_records(tmp_path / "out" / "traces.jsonl")}
     assert records["a"]["status"] == "error" and "ModelOutputError" in records["a"]["error"]
-    assert records["b"]["status"] == "ok" and summary["errors"] == 1
+    assert records["b"]["status"] == "ok" and summary.errors == 1
     assert not (tmp_path / "owned").exists()
 
 
@@ -96,7 +96,7 @@ def test_prompt_injected_output_stays_data_and_writes_nothing_outside_the_output
     out = data / "out"
     summary = distill(ctx.settings, data / "m.jsonl", out, progress=False, ctx=ctx)
     export_sft(out / "traces.jsonl", out / "sft.jsonl")
-    assert summary["ok"] == 1
+    assert summary.ok == 1
     record = read_records(out / "traces.jsonl")[0]
     assert record["id"] == "../../escaped" and record["reasoning_steps"] == payload  # kept verbatim, as text
     assert record["rounds"][0]["reasoning"]["final_answer"] == answer

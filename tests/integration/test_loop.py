@@ -20,7 +20,7 @@ def _sample(clip, n=0):
 
 def test_forced_low_score_runs_exactly_t_rounds_and_picks_the_best(loop_ctx, daily_omni_clip):
     ctx = with_loop(loop_ctx, tau=10, max_rounds=3)
-    record = asyncio.run(run_sample(compile_loop(), ctx, _sample(daily_omni_clip)))
+    record = asyncio.run(run_sample(compile_loop(), ctx, _sample(daily_omni_clip))).model_dump(mode="json")
     rounds = record["rounds"]
     assert [r["round"] for r in rounds] == [1, 2, 3] and record["stop_reason"] == "max_rounds"
     values = [r["score"]["value"] for r in rounds]
@@ -36,7 +36,8 @@ def test_forced_low_score_runs_exactly_t_rounds_and_picks_the_best(loop_ctx, dai
 
 
 def test_a_passing_score_stops_after_one_round(loop_ctx, daily_omni_clip):
-    record = asyncio.run(run_sample(compile_loop(), with_loop(loop_ctx, tau=1), _sample(daily_omni_clip)))
+    ctx = with_loop(loop_ctx, tau=1)
+    record = asyncio.run(run_sample(compile_loop(), ctx, _sample(daily_omni_clip))).model_dump(mode="json")
     assert len(record["rounds"]) == 1 and record["stop_reason"] == "threshold" and record["best_round"] == 1
 
 
@@ -50,7 +51,7 @@ def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
         return await asyncio.gather(*(run_sample(graph, ctx, _sample(daily_omni_clip, n)) for n in range(4)))
 
     records = asyncio.run(main())
-    assert [r["id"] for r in records] == ["s0", "s1", "s2", "s3"]
+    assert [r.id for r in records] == ["s0", "s1", "s2", "s3"]
     assert max(engine.batch_sizes[before:]) >= 2  # requests of different samples went out together
 
 
@@ -87,12 +88,12 @@ def test_retry_errors_runs_failed_samples_again_once_fixed(loop_ctx, daily_omni_
     (tmp_path / "here.mp4").symlink_to(daily_omni_clip)
     out = tmp_path / "out"
     first = distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx)
-    assert (first["ok"], first["errors"]) == (1, 1)
+    assert (first.ok, first.errors) == (1, 1)
     kept = {r["id"]: r for r in read_records(out / "traces.jsonl")}
     (tmp_path / "late.mp4").symlink_to(daily_omni_clip)  # the missing file arrives
-    assert distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx)["errors"] == 1  # kept
+    assert distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx).errors == 1  # kept
     again = distill(ctx.settings, tmp_path / "m.jsonl", out, progress=False, ctx=ctx, retry_errors=True)
     records = read_records(out / "traces.jsonl")
-    assert (again["ok"], again["errors"], again["this_run"]["ok"]) == (2, 0, 1)
+    assert (again.ok, again.errors, again.this_run["ok"]) == (2, 0, 1)
     assert [r["id"] for r in records] == ["here", "late"] and records[0] == kept["here"]
     assert records[1]["status"] == "ok" and kept["late"]["status"] == "error"

@@ -36,14 +36,22 @@ def test_grounding_scores_are_integers_with_sub_scores_and_deterministic(groundi
         assert {"visual", "audio", "visual_z", "audio_z"} <= set(s.similarities)
         assert s.weakest in (None, "visual", "audio")
     assert first[2].value == 1 and first[2].note == "empty caption"
-    assert grounding.score([(bundle, c) for c in CAPTIONS]) == first
+    for again, before in zip(grounding.score([(bundle, c) for c in CAPTIONS]), first, strict=True):
+        _same_score(again, before)
     # one by one gives what the batch gave (padding moves similarities by float rounding only)
     singles = [grounding.score([(bundle, c)])[0] for c in CAPTIONS]
-    assert [(s.value, s.sub_scores) for s in singles] == [(s.value, s.sub_scores) for s in first]
     for one, batched in zip(singles, first, strict=True):
-        assert one.similarities == pytest.approx(batched.similarities, abs=1e-5)
-    fresh = type(grounding)(smoke)
-    assert fresh.score([(bundle, CAPTIONS[0])])[0] == first[0]
+        _same_score(one, batched)
+    # a freshly built scorer agrees; its similarities may differ in the last digits on another CPU
+    _same_score(type(grounding)(smoke).score([(bundle, CAPTIONS[0])])[0], first[0])
+
+
+def _same_score(a, b):
+    """Equal integer scores, parts and notes; similarities equal up to float rounding."""
+    fields = ("value", "sub_scores", "weakest", "note", "scorer")
+    assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+    assert a.similarities.keys() == b.similarities.keys()
+    assert a.similarities == pytest.approx(b.similarities, abs=1e-5)
 
 
 def test_grounding_scores_the_visual_side_alone_for_video_only_samples(grounding, smoke, clip_dir):

@@ -30,7 +30,7 @@ def test_loop_through_the_servers_keeps_audio_and_video(smoke, agent_servers, lo
         ctx = dataclasses.replace(loop_ctx, settings=settings, generator=gen, summarizer=summ)
         sample = Sample(id="srv", question="What is heard first?", video=daily_omni_clip)
         try:
-            return await run_sample(compile_loop(), ctx, sample)
+            return (await run_sample(compile_loop(), ctx, sample)).model_dump(mode="json")
         finally:
             await gen.aclose()
             await summ.aclose()

@@ -15,7 +15,16 @@ from aurelia_local.graphs.routing import best_round, should_continue, stop_reaso
 
 
 def _rounds(*scores):
-    return [{"score": {"value": s}} for s in scores]
+    from aurelia_local.core.records import Round
+    from aurelia_local.core.scoring.base import Score
+    from aurelia_local.core.types import Reasoning
+
+    reasoning = Reasoning(steps=["s"], step_answers=["a"], final_answer="f")
+    return [
+        Round(round=i, reasoning=reasoning, generator_output=None, generator_asks=1, feedback_used=False,
+              tokens={}, seconds={}, caption="c", score=Score(value=s, scorer="grounding"))
+        for i, s in enumerate(scores, 1)
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -135,15 +144,20 @@ def test_daily_omni_layout(daily_omni_clip):
 
 
 def test_records_survive_a_torn_last_line(tmp_path):
+    from aurelia_local.core.records import ErrorRecord
+
+    def record(sample_id):
+        return ErrorRecord(id=sample_id, where="w", error="e", config_hash="h")
+
     path = tmp_path / "traces.jsonl"
     writer = RecordWriter(path)
-    writer.write({"id": "a"})
+    writer.write(record("a"))
     writer.close()
     with path.open("a") as handle:
         handle.write('{"id": "b", "rou')  # killed mid-write
     assert [r["id"] for r in read_records(path)] == ["a"]
     writer = RecordWriter(path)  # reopening drops the torn line before appending
-    writer.write({"id": "c"})
+    writer.write(record("c"))
     writer.close()
     assert [r["id"] for r in read_records(path)] == ["a", "c"]
 

@@ -9,9 +9,9 @@ from aurelia_local.core.errors import ConfigError
 from aurelia_local.zoo.cards import adapter_class, list_cards, load_card
 
 
-@pytest.mark.parametrize("key", list_cards())
+@pytest.mark.parametrize("key", list_cards(None))
 def test_every_card_validates_and_names_a_loadable_adapter(key):
-    card = load_card(key)
+    card = load_card(key, None)
     assert card.key == key and card.frames >= 1 and card.audio_rate == 16000
     assert card.tiny or (card.hub_id and "/" in card.hub_id and card.min_gpu_gib > 0)
     cls = adapter_class(card)
@@ -19,9 +19,9 @@ def test_every_card_validates_and_names_a_loadable_adapter(key):
 
 
 def test_the_published_sizes_are_in_the_zoo():
-    assert {"qwen2_5_omni_3b", "qwen2_5_omni_7b", "qwen3_omni_30b_a3b"} <= set(list_cards())
+    assert {"qwen2_5_omni_3b", "qwen2_5_omni_7b", "qwen3_omni_30b_a3b"} <= set(list_cards(None))
     with pytest.raises(ConfigError, match="unknown zoo model"):
-        load_card("gpt_omni")
+        load_card("gpt_omni", None)
 
 
 def test_importing_the_zoo_loads_no_heavy_library():

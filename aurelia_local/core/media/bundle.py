@@ -30,6 +30,7 @@ import numpy as np
 from aurelia_local.core.config import MediaConfig
 from aurelia_local.core.errors import MediaError
 from aurelia_local.core.media.decode import VideoInfo
+from aurelia_local.core.records import Keyframe
 
 CLAP_RATE = 48000
 SILENCE_PEAK = 1e-4  # peak amplitude below which a track counts as silent
@@ -62,6 +63,11 @@ class MediaBundle:
     def frames_fps(self) -> float | None:
         """Sampled frames per second of video time (what the omni processors call fps)."""
         return len(self.frames) / self.info.duration_s if self.info.duration_s > 0 else None
+
+    def keyframe_records(self) -> list[Keyframe]:
+        """When each keyframe lies in the video and why it was chosen (what records keep)."""
+        pairs = zip(self.keyframe_times, self.keyframe_reasons, strict=True)
+        return [Keyframe(time_s=round(t, 3), reason=why) for t, why in pairs]
 
 
 def _identity(path: Path | None) -> str:

@@ -13,33 +13,15 @@ from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from aurelia_local.core.config import Settings
 from aurelia_local.core.errors import ModelMissingError
 from aurelia_local.core.media.bundle import MediaBundle
+from aurelia_local.core.records import Segment, Transcript
 
 _MEMORY: OrderedDict[str, Transcript] = OrderedDict()  # the most recent transcripts
 MEMORY_SIZE = 256
 # openai-whisper keeps decoding state in hooks on the model: one transcription at a time.
 _LOCK = threading.Lock()
-
-
-class Segment(BaseModel):
-    """One timed piece of speech."""
-
-    start: float
-    end: float
-    text: str
-
-
-class Transcript(BaseModel):
-    """What is said in a sample, with segment timestamps (seconds)."""
-
-    text: str
-    language: str | None
-    segments: list[Segment]
-    model: str
 
 
 def whisper_checkpoint(settings: Settings) -> Path:

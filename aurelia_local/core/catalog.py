@@ -1,0 +1,145 @@
+"""The built-in registries, as data: model families, scorers, benchmarks and evaluation arms.
+
+Each entry's capability fields are read by the code that uses it (config validation, model-folder
+checks, the omni engines, the scorer factory, the benchmark loader, prompt injection, the CLI).
+Code is named by dotted path strings and resolved with ``aurelia_local.core.registry.load`` only by
+the layer that uses it, so this module imports nothing above ``core`` and nothing heavy. Zoo targets
+(model cards) are the one registry kept as YAML files: see ``aurelia_local.zoo.cards``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import computed_field, model_validator
+
+from aurelia_local.core.registry import Entry, Registry
+
+Modality = Literal["video", "audio", "text"]
+Topology = Literal["aurelia", "avrt"]  # where r* comes from: the loop, or the loop with AVRT's round one
+
+
+class ModelFamily(Entry):
+    """A kind of model (``ModelRef.kind``, ``ModelCard.kind``): what it takes and how it is stored."""
+
+    inputs: tuple[Modality, ...]
+    model_class: str | None = None  # transformers class of the full model (omni: only its thinker is used)
+    audio_token: str | None = None  # placeholder tokens an omni prompt holds for each medium
+    video_token: str | None = None
+    required_files: tuple[tuple[str, ...], ...] = ()  # a usable folder holds one file of each group
+    checkpoint_file: str | None = None  # a folder holding one checkpoint (``ModelRef.file`` overrides it)
+    adapter: str | None = None  # dotted path of the zoo adapter class, for families that can be targets
+
+    @computed_field
+    @property
+    def omni(self) -> bool:
+        """Takes video and audio in one prompt."""
+        return "video" in self.inputs and "audio" in self.inputs
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelFamily:
+        if self.omni and not (self.model_class and self.audio_token and self.video_token):
+            raise ValueError(f"omni family {self.key} needs model_class, audio_token and video_token")
+        if not self.required_files and not self.checkpoint_file:
+            raise ValueError(f"family {self.key} names neither required_files nor checkpoint_file")
+        return self
+
+
+class ScorerEntry(Entry):
+    """A caption scorer (``evaluator.scorer``)."""
+
+    roles: tuple[str, ...]  # the model roles it needs
+    needs_engine: bool  # built with the omni judge engine
+    class_path: str  # dotted path of the scorer class
+    parts: tuple[str, ...] = ()  # scorers combined (built first, passed in order, then the judge weight)
+
+
+class BenchmarkEntry(Entry):
+    """A benchmark ``aurelia eval --benchmark`` reads."""
+
+    loader: str  # dotted path of ``f(root: Path, data: DataConfig) -> Iterable[Sample | SampleError]``
+    answer: Literal["choice", "open", "mixed"]  # option letters, open words, or per sample
+    layout: str  # the folder layout expected under --data-root, in one sentence
+
+
+class ArmEntry(Entry):
+    """An evaluation arm: what the target model sees and is told."""
+
+    video: bool
+    audio: bool
+    r_star: Topology | None = None  # injected reasoning, and the topology that produces it
+    instruction: Literal["cot"] | None = None  # an instruction added to the question
+    default: bool = True  # in the default ``--arms``
+
+    @model_validator(mode="after")
+    def _sees_something(self) -> ArmEntry:
+        if not (self.video or self.audio):
+            raise ValueError(f"arm {self.key} gives the target neither video nor audio")
+        return self
+
+
+_OMNI_FILES = (
+    ("config.json",),
+    ("tokenizer.json", "vocab.json"),
+    ("preprocessor_config.json", "processor_config.json"),
+)
+_QWEN_ADAPTER = "aurelia_local.zoo.qwen_omni:QwenOmniAdapter"
+
+FAMILIES: Registry[ModelFamily] = Registry("model kind", [
+    ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video + audio + text in, text out",
+                inputs=("video", "audio", "text"), model_class="Qwen2_5OmniForConditionalGeneration",
+                audio_token="<|AUDIO|>", video_token="<|VIDEO|>", required_files=_OMNI_FILES,
+                adapter=_QWEN_ADAPTER),
+    ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video + audio + text in, text out",
+                inputs=("video", "audio", "text"), model_class="Qwen3OmniMoeForConditionalGeneration",
+                audio_token="<|audio_pad|>", video_token="<|video_pad|>", required_files=_OMNI_FILES,
+                adapter=_QWEN_ADAPTER),
+    ModelFamily(key="text_llm", summary="a chat text LLM (the summarizer and the AVRT merger)",
+                inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json"))),
+    ModelFamily(key="open_clip", summary="an open_clip image-text encoder (visual grounding)",
+                inputs=("video", "text"), required_files=(("open_clip_config.json",),)),
+    ModelFamily(key="clap", summary="a CLAP audio-text encoder (audio grounding)", inputs=("audio", "text"),
+                required_files=(("config.json",), ("preprocessor_config.json", "processor_config.json"))),
+    ModelFamily(key="whisper", summary="an openai-whisper checkpoint (speech transcripts)",
+                inputs=("audio",), checkpoint_file="model.pt"),
+])  # fmt: skip
+
+SCORERS: Registry[ScorerEntry] = Registry("scorer", [
+    ScorerEntry(key="grounding", summary="CLIP and CLAP similarity, calibrated against distractors",
+                roles=("clip", "clap"), needs_engine=False,
+                class_path="aurelia_local.core.scoring.grounding:GroundingScorer"),
+    ScorerEntry(key="judge", summary="the omni judge model rates the caption against the media",
+                roles=("judge",), needs_engine=True, class_path="aurelia_local.engines.judge:JudgeScorer"),
+    ScorerEntry(key="hybrid", summary="grounding and judge scores, weighted by evaluator.judge_weight",
+                roles=("clip", "clap", "judge"), needs_engine=True,
+                class_path="aurelia_local.engines.hybrid:HybridScorer", parts=("grounding", "judge")),
+])  # fmt: skip
+
+BENCHMARKS: Registry[BenchmarkEntry] = Registry("benchmark", [
+    BenchmarkEntry(key="daily_omni", summary="Daily-Omni: multiple-choice questions on everyday AV clips",
+                   loader="aurelia_local.core.datasets:load_daily_omni", answer="choice",
+                   layout="qa.json and Videos/<video_id>/<video_id>_video.mp4 under --data-root"),
+    BenchmarkEntry(key="music_avqa", summary="MUSIC-AVQA: open questions on music performances",
+                   loader="aurelia_local.core.datasets:load_music_avqa", answer="open",
+                   layout="an annotation JSON (avqa-test.json) in --data-root; clips in videos/<id>.mp4"),
+    BenchmarkEntry(key="manifest", summary="the project's JSONL manifest (any questions, any clips)",
+                   loader="aurelia_local.core.datasets:load_manifest", answer="mixed",
+                   layout="--data-root is the .jsonl file; media paths are relative to its folder"),
+])  # fmt: skip
+
+ARMS: Registry[ArmEntry] = Registry("arm", [
+    ArmEntry(key="zero_shot", summary="the question alone", video=True, audio=True),
+    ArmEntry(key="cot", summary="the question and a think-step-by-step instruction", video=True, audio=True,
+             instruction="cot"),
+    ArmEntry(key="aurelia", summary="the question and r* from the AURELIA loop", video=True, audio=True,
+             r_star="aurelia"),
+    ArmEntry(key="video_only", summary="the question, video without audio", video=True, audio=False),
+    ArmEntry(key="audio_only", summary="the question, audio without video", video=False, audio=True),
+    ArmEntry(key="avrt", summary="the question and r* from the loop with AVRT's teachers as round one",
+             video=True, audio=True, r_star="avrt", default=False),
+])  # fmt: skip
+
+
+def default_arms() -> tuple[str, ...]:
+    """The arms ``aurelia eval`` runs when ``--arms`` is not given."""
+    return tuple(a.key for a in ARMS if a.default)

@@ -1,0 +1,358 @@
+"""What the project writes, as typed and versioned records.
+
+Every record has ``schema_version``. Writers validate (a record that does not fit its model is a
+bug, found where it is made); readers accept the current version and migrate the earlier,
+unversioned files of this project (version 0: the same fields without a version, without the
+sample's keyframes, transcript and backend). A file written by a newer version is refused with a
+message, never half-read.
+
+- ``Round``, ``LoopResult`` and ``SampleMedia`` are what the loop's nodes exchange through the graph
+  state; a ``TraceRecord`` gathers them for one sample (``traces.jsonl``), an ``ErrorRecord`` says
+  why a sample failed.
+- ``EvalRow`` is one answer of ``samples.jsonl``; ``EvalResults`` and ``DistillSummary`` are the
+  run summaries; ``RunManifest`` (``run.json``) says what produced a run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.scoring.base import Score
+from aurelia_local.core.types import Reasoning
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Record(_Model):
+    """A record written to a file: it names the schema version it was written with."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class TokenCounts(_Model):
+    """Tokens of one generation: prompt, completion and the prompt's media placeholders."""
+
+    prompt: int
+    completion: int
+    audio: int = 0
+    video: int = 0
+
+
+class TeacherTrace(_Model):
+    """A ``<think>`` steps ``</think><answer>`` reply, parsed."""
+
+    steps: list[str]
+    answer: str
+
+
+class Agreement(_Model):
+    """Whether each AVRT teacher answered correctly (only when the sample has a gold answer)."""
+
+    vision: bool
+    audio: bool
+    kept: bool
+
+
+class AvrtRound(_Model):
+    """What AVRT's teachers and merger wrote for round one."""
+
+    vision: TeacherTrace
+    audio: TeacherTrace
+    merger: TeacherTrace
+    merger_prompt: str
+    agreement: Agreement | None = None
+
+
+class Round(_Model):
+    """One round of the loop: reasoning, then its caption, then the caption's score.
+
+    Between nodes a round is in progress: ``caption`` and ``score`` are None until the summarizer
+    and the evaluator have run.
+    """
+
+    round: int = Field(ge=1)
+    reasoning: Reasoning
+    generator_output: str | None
+    generator_asks: int = Field(ge=1)
+    feedback_used: bool
+    tokens: dict[str, TokenCounts]
+    seconds: dict[str, float]
+    caption: str | None = None
+    score: Score | None = None
+    avrt: AvrtRound | None = None
+
+    @property
+    def value(self) -> int:
+        """The round's score (a finished round always has one)."""
+        if self.score is None:
+            raise AureliaError(f"round {self.round} has no score yet")
+        return self.score.value
+
+
+class Leakage(_Model):
+    """Whether r* states the gold answer or an option's text."""
+
+    gold: bool
+    options: list[str]
+    leaked: bool
+
+
+class LoopResult(_Model):
+    """The loop's outcome for one sample: r* and why the loop stopped."""
+
+    best_round: int = Field(ge=1)
+    r_star: list[str]
+    score: int
+    stop_reason: Literal["threshold", "max_rounds"]
+    rounds_run: int
+    leakage: Leakage
+
+
+class Keyframe(_Model):
+    """A frame the evaluator compared captions with: when, and why it was chosen."""
+
+    time_s: float
+    reason: str
+
+
+class Segment(_Model):
+    """One timed piece of speech."""
+
+    start: float
+    end: float
+    text: str
+
+
+class Transcript(_Model):
+    """What is said in a sample, with segment timestamps (seconds)."""
+
+    text: str
+    language: str | None
+    segments: list[Segment]
+    model: str
+
+
+class SampleMedia(_Model):
+    """What a reader needs to see a sample without decoding it again."""
+
+    keyframes: list[Keyframe]
+    transcript: Transcript | None = None
+    audio_source: str | None = None
+
+
+class TraceRecord(Record):
+    """One sample's loop: the AVReasonBench fields, every round, r*, and what produced it.
+
+    ``video_path`` and ``audio_path`` are relative to the run's data root (``run.json``) when the
+    media lies under it, so records stay valid when a dataset moves.
+    """
+
+    id: str
+    status: Literal["ok", "filtered"]
+    query: str
+    video_path: str
+    audio_path: str | None
+    choices: list[str] | None
+    answer: str | None
+    category: str | None
+    reasoning_steps: list[str]
+    best_round: int
+    score: int
+    stop_reason: Literal["threshold", "max_rounds"]
+    leakage: Leakage
+    rounds: list[Round]
+    topology: Literal["aurelia", "avrt"]
+    agreement: Agreement | None
+    seconds: float
+    media: SampleMedia | None
+    avrt_prompt_version: str | None
+    models: dict[str, str]
+    scorer: dict[str, str]
+    prompt_version: str
+    sampling: dict[str, Any]
+    loop: dict[str, Any]
+    profile: str
+    config_hash: str
+    aurelia_version: str
+    backend: str
+
+    @property
+    def best(self) -> Round:
+        """The round r* comes from."""
+        return self.rounds[self.best_round - 1]
+
+
+class ErrorRecord(Record):
+    """A sample that failed, and why (``where`` names the manifest line or the file)."""
+
+    id: str | None
+    status: Literal["error"] = "error"
+    where: str
+    error: str
+    config_hash: str
+
+
+TraceLine = Annotated[TraceRecord | ErrorRecord, Field(discriminator="status")]
+
+
+class DistillSummary(Record):
+    """``summary.json`` of a distill run (``out``: the folder it describes)."""
+
+    out: str
+    samples: int
+    ok: int
+    errors: int
+    filtered: int
+    this_run: dict[str, Any]
+    mean_rounds: float | None
+    passed_threshold: int
+    leaked: int
+    config_hash: str
+    identity: str | None
+
+
+class EvalRow(Record):
+    """One answer in ``samples.jsonl``: a sample asked of one target in one arm."""
+
+    sample_id: str
+    target: str
+    arm: str
+    answer: str | None
+    category: str | None
+    duration: str | None
+    injection_version: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+    output: str | None = None
+    extracted: str | None = None
+    correct: bool | None = None
+    r_star: list[str] | None = None
+    output_tokens: list[int] | None = None
+    prompt_tokens: int | None = None
+    media_tokens: dict[str, int] | None = None
+    profile: str
+    config_hash: str
+    aurelia_version: str
+    backend: str
+    identity: str | None
+
+
+class EvalResults(Record):
+    """``results.json`` of an eval run."""
+
+    benchmark: str
+    data_root: str
+    arms: list[str]
+    targets: list[str]
+    samples: int
+    invalid_records: list[dict[str, Any]]
+    summary: dict[str, Any]
+    reasoning: dict[str, Any]
+    injection_version: str
+    resolved_config: dict[str, Any]
+    profile: str
+    config_hash: str
+    aurelia_version: str
+    versions: dict[str, str]
+    backend: str
+    identity: str | None
+
+
+class RunManifest(Record):
+    """``run.json``: what produced a run folder, and what must match to add to it."""
+
+    command: Literal["distill", "eval"]
+    identity_hash: str
+    identity: dict[str, Any]
+    execution: dict[str, Any]
+    versions: dict[str, str]
+    data_root: str | None
+    argv: list[str]
+    created: str
+    updated: str
+
+
+# --- reading: the current version, and this project's earlier unversioned files ------------------
+
+_TRACE_LINE: TypeAdapter[TraceRecord | ErrorRecord] = TypeAdapter(TraceLine)
+UNKNOWN = "unknown"  # what a version-0 file did not record
+
+
+def _version(data: dict[str, Any], what: str) -> int:
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise AureliaError(
+            f"{what} has schema_version {version!r}; this aurelia reads versions up to {SCHEMA_VERSION}: "
+            "upgrade aurelia"
+        )
+    return version
+
+
+def _v0(data: dict[str, Any], **added: Any) -> dict[str, Any]:
+    return {**added, **data, "schema_version": SCHEMA_VERSION}
+
+
+def trace_line(data: dict[str, Any]) -> TraceRecord | ErrorRecord:
+    """A ``traces.jsonl`` line as a record (version 0 lines are migrated)."""
+    if _version(data, "trace record") == 0 and data.get("status") != "error":
+        data = _v0(data, media=None, backend=UNKNOWN)
+    elif data.get("schema_version") is None:
+        data = _v0(data)
+    return _TRACE_LINE.validate_python(data)
+
+
+def eval_row(data: dict[str, Any]) -> EvalRow:
+    """A ``samples.jsonl`` line as a record (version 0 rows did not record backend or identity)."""
+    if _version(data, "eval row") == 0:
+        data = _v0(data, backend=UNKNOWN, identity=None)
+    return EvalRow.model_validate(data)
+
+
+def distill_summary(data: dict[str, Any]) -> DistillSummary:
+    """``summary.json`` as a record."""
+    if _version(data, "distill summary") == 0:
+        data = _v0(data, identity=None, out="")
+    return DistillSummary.model_validate(data)
+
+
+def eval_results(data: dict[str, Any]) -> EvalResults:
+    """``results.json`` as a record."""
+    if _version(data, "eval results") == 0:
+        data = _v0(data, backend=UNKNOWN, identity=None)
+    return EvalResults.model_validate(data)
+
+
+def run_manifest(data: dict[str, Any]) -> RunManifest:
+    """``run.json`` as a record (it has existed only since schema version 1)."""
+    _version(data, "run manifest")
+    return RunManifest.model_validate(data)
+
+
+def read_traces(path: Path) -> list[TraceRecord | ErrorRecord]:
+    """Every record of a ``traces.jsonl`` file (a torn last line is dropped), migrated and validated."""
+    from aurelia_local.core.jsonl import read_records
+
+    return [_located(trace_line, data, path, n) for n, data in enumerate(read_records(path), 1)]
+
+
+def read_eval_rows(path: Path) -> list[EvalRow]:
+    """Every row of a ``samples.jsonl`` file, migrated and validated."""
+    from aurelia_local.core.jsonl import read_records
+
+    return [_located(eval_row, data, path, n) for n, data in enumerate(read_records(path), 1)]
+
+
+def _located(parse, data: dict[str, Any], path: Path, number: int):
+    try:
+        return parse(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise AureliaError(f"{path}: record {number} does not match its schema ({problems})") from None
