@@ -23,4 +23,4 @@ while read -r role cmd; do
     > "runs/servers/$role.log" 2>&1 &
   echo $! > "runs/servers/$role.pid"
   echo "$role: http://127.0.0.1:$port/v1 (log runs/servers/$role.log)"
-done < <("$PY" -m aurelia_local.engines.server_flags --profile "$PROFILE" generator summarizer)
+done < <("$PY" -m aurelia_local.app.serve_flags --profile "$PROFILE" generator summarizer)

@@ -20,7 +20,11 @@ def pytest_addoption(parser):
 
 
 def pytest_sessionstart(session):
+    import tempfile
+
     enforce_offline()
+    # commands run without an output folder log into a user folder: keep the suite's out of the user's
+    os.environ.setdefault("AURELIA_LOG_DIR", tempfile.mkdtemp(prefix="aurelia-test-logs-"))
 
 
 @pytest.fixture

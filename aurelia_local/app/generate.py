@@ -8,24 +8,10 @@ from typing import Any, Literal
 
 from aurelia_local.core.config import Settings, stamp
 from aurelia_local.core.model_files import require_models
-from aurelia_local.engines.omni import family
+from aurelia_local.engines.factory import load_role
 from aurelia_local.engines.request import load_av_inputs, question_request
 
 Backend = Literal["vllm", "hf"]
-
-
-def load_backend(settings: Settings, role: str, backend: Backend):
-    """Load the omni model of ``role`` in ``backend``."""
-    ref = settings.models[role]
-    family(ref.kind)  # fails early for a role that is not filled by an omni model
-    path = settings.model_path(role)
-    if backend == "vllm":
-        from aurelia_local.engines.vllm_local import VllmLocal
-
-        return VllmLocal(path, ref, settings.engine, settings.media, seed=settings.sampling.seed)
-    from aurelia_local.engines.hf_omni import HfOmni
-
-    return HfOmni(path, ref, settings.media)
 
 
 def run_generate(
@@ -42,7 +28,7 @@ def run_generate(
     inputs = load_av_inputs(video, audio, settings.media)
     request = question_request(question, inputs)
     media_s = time.perf_counter() - start
-    model = load_backend(settings, role, backend)
+    model = load_role(settings, role, backend)
     load_s = time.perf_counter() - start - media_s
     gen = model.generate([request], settings.sampling)[0]
     gen_s = time.perf_counter() - start - media_s - load_s

@@ -58,7 +58,7 @@ def _terminal(stream: TextIO, fd: int, saved: int) -> tuple[TextIO, bool]:
     if not backed:
         return stream, False
     encoding, errors = getattr(stream, "encoding", None), getattr(stream, "errors", None)
-    return open(saved, "w", encoding=encoding, errors=errors, buffering=1, closefd=False), True  # noqa: SIM115
+    return open(saved, "w", encoding=encoding, errors=errors, buffering=1, closefd=False), True
 
 
 def _flush(*streams) -> None:

@@ -18,6 +18,7 @@ def run_score(
     with_transcript: bool = False,
 ) -> dict[str, Any]:
     """Score ``captions`` against the media of ``video`` (and ``audio``); return the full record."""
+    from aurelia_local.core.catalog import SCORERS
     from aurelia_local.core.media.bundle import load_bundle
     from aurelia_local.engines.scorers import SCORER_ROLES, build_scorer
 
@@ -27,10 +28,10 @@ def run_score(
     bundle = load_bundle(video, audio, settings.media)
     media_s = time.perf_counter() - start
     engine = None
-    if name != "grounding":
-        from aurelia_local.app.generate import load_backend
+    if SCORERS.get(name).needs_engine:
+        from aurelia_local.engines.factory import load_role
 
-        engine = load_backend(settings, "judge", "vllm")
+        engine = load_role(settings, "judge")
     scorer = build_scorer(settings, engine)
     load_s = time.perf_counter() - start - media_s
     scores = scorer.score([(bundle, c) for c in captions])

@@ -19,6 +19,7 @@ REASONING_ARMS = tuple(a.key for a in ARM_REGISTRY if a.r_star)  # arms whose pr
 MCQ_TAIL = "Answer with the letter of the correct option."
 OPEN_TAIL = "Answer with a single word or a short phrase."
 COT = "Think step by step about what is seen and heard, then give your answer."
+INSTRUCTIONS = {"cot": COT}  # an arm's ``instruction`` -> the text added after the question
 REASONING = (
     "Reasoning steps to work through, each from what you see and hear in this video:\n{steps}\n"
     "Work through them, then give your answer."
@@ -35,12 +36,11 @@ def question_text(question: str, choices: list[str] | None) -> str:
 
 def target_prompt(arm: str, question: str, choices: list[str] | None, r_star: list[str] | None = None) -> str:
     """The text the target model gets in ``arm`` (the media parts are added by the adapter)."""
-    if arm not in ARMS:
-        raise AureliaError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
+    entry = ARM_REGISTRY.get(arm)
     parts = [question_text(question, choices)]
-    if arm == "cot":
-        parts.append(COT)
-    if arm in REASONING_ARMS:
+    if entry.instruction:
+        parts.append(INSTRUCTIONS[entry.instruction])
+    if entry.r_star:
         if not r_star:
             raise AureliaError(f"the {arm} arm needs r* (reasoning steps) for this sample")
         parts.append(render(REASONING, steps=numbered(r_star)))

@@ -1,18 +1,21 @@
-"""The engine layer: one async interface for every agent, in-process vLLM or vLLM servers.
+"""The one engine factory: every model the project runs is built here.
 
-Every engine has ``model_id`` and ``async generate(list[EngineRequest]) -> list[Generation]``.
-``open_agent_engines`` builds the engines a profile's loop needs; ``SyncBridge`` lets synchronous
-code running in a worker thread (the omni judge scorer) call an async engine on the event loop.
+``load_model`` loads a model in-process (vLLM or transformers); ``load_role`` does so for a profile
+role; ``open_agent_engines`` builds the async engines a profile's loop needs (in-process batching
+or vLLM servers). Every async engine has ``model_id`` and
+``async generate(list[EngineRequest]) -> list[Generation]``; ``SyncBridge`` lets synchronous code
+running in a worker thread (the omni judge scorer) call an async engine on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from aurelia_local.core.config import Settings
+    from aurelia_local.core.config import ModelRef, Settings
 
 
 class SyncBridge:
@@ -31,16 +34,33 @@ class SyncBridge:
         return asyncio.run_coroutine_threadsafe(self.engine.generate(items), self.loop).result()
 
 
+def load_model(path: Path, ref: ModelRef, settings: Settings, backend: Literal["vllm", "hf"] = "vllm"):
+    """The one place a model is loaded in-process: vLLM (batched) or transformers (omni models only)."""
+    if backend == "vllm":
+        from aurelia_local.engines.vllm_local import VllmLocal
+
+        return VllmLocal(path, ref, settings.engine, settings.media, seed=settings.sampling.seed)
+    from aurelia_local.engines.hf_omni import HfOmni
+
+    return HfOmni(path, ref, settings.media)
+
+
+def load_role(settings: Settings, role: str, backend: Literal["vllm", "hf"] = "vllm"):
+    """Load the omni model that fills ``role`` under ``settings``."""
+    from aurelia_local.engines.omni import family
+
+    ref = settings.models[role]
+    family(ref.kind)  # fails early for a role that is not filled by an omni model
+    return load_model(settings.model_path(role), ref, settings, backend)
+
+
 def _local_engine(settings: Settings, role: str, cache: dict[str, Any]):
     from aurelia_local.engines.batching import LocalEngine
-    from aurelia_local.engines.vllm_local import VllmLocal
 
     path = settings.model_path(role)
     if str(path) not in cache:  # roles that share a model folder share one engine
-        backend = VllmLocal(
-            path, settings.models[role], settings.engine, settings.media, settings.sampling.seed
-        )
-        cache[str(path)] = LocalEngine(backend, settings.engine.batch_window_s)
+        model = load_model(path, settings.models[role], settings)
+        cache[str(path)] = LocalEngine(model, settings.engine.batch_window_s)
     return cache[str(path)]
 
 

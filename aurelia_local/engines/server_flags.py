@@ -1,17 +1,15 @@
-"""The vLLM server flags of each agent role under a profile (one line per role: ``ROLE FLAGS``).
+"""The vLLM server flags of an agent role under a profile.
 
-``scripts/serve_agents.sh`` and the tests start servers from these lines, so the served models match
-what the in-process engine would load: same folder, dtype, context length, media limits.
+``scripts/serve_agents.sh`` (through ``python -m aurelia_local.app.serve_flags``) and the tests start
+servers from these flags, so the served models match what the in-process engine would load: same
+folder, dtype, context length, media limits.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
-import sys
 
-from aurelia_local.core.config import Settings, load_settings
+from aurelia_local.core.config import Settings
 from aurelia_local.engines.omni import is_omni
 
 
@@ -35,20 +33,3 @@ def server_flags(settings: Settings, role: str) -> list[str]:
                   "--trust-request-mm-kwargs",
                   "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
     return flags
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print ``ROLE FLAGS`` lines for the given roles."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default=None)
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("roles", nargs="+")
-    args = parser.parse_args(argv)
-    settings = load_settings(args.profile, overrides=args.overrides)
-    for role in args.roles:
-        sys.stdout.write(f"{role} {shlex.join(server_flags(settings, role))}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

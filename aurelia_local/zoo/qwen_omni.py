@@ -37,14 +37,9 @@ class QwenOmniAdapter:
                 f"zoo model {card.key}: no usable weights in {path} (missing {', '.join(missing)}); "
                 + ("run `aurelia models build-tiny`" if card.tiny else f"download {card.hub_id} there")
             )
-        if backend == "vllm":
-            from aurelia_local.engines.vllm_local import VllmLocal
+        from aurelia_local.engines.factory import load_model
 
-            self.engine = VllmLocal(path, ref, settings.engine, self.media, settings.sampling.seed)
-        else:
-            from aurelia_local.engines.hf_omni import HfOmni
-
-            self.engine = HfOmni(path, ref, self.media)
+        self.engine = load_model(path, ref, settings, backend)
 
     def answer(self, requests: list[TargetRequest]):
         """Answer every request; vLLM batches them, transformers runs them one by one.

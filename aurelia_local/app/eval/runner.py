@@ -45,23 +45,26 @@ def reasoning_for(
     ctx,
     progress: bool,
 ) -> dict[str, dict[str, list[str]]]:
-    """r* per arm and sample id.
+    """r* per arm and sample id, for every arm whose registry entry injects r*.
 
-    The ``aurelia`` arm's comes from ``traces`` or the loop (``out/reasoning``); the ``avrt`` arm's
-    from the loop with AVRT's round one (``out/reasoning_avrt``).
+    An arm's r* comes from the loop with that arm's topology (``out/reasoning`` for ``aurelia``,
+    ``out/reasoning_<topology>`` for others); ``traces`` replaces the ``aurelia`` topology's run.
     """
     import dataclasses
 
     from aurelia_local.app.distill import distill
+    from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 
     found: dict[str, dict[str, list[str]]] = {}
-    for arm, folder in (("aurelia", "reasoning"), ("avrt", "reasoning_avrt")):
-        if arm not in arms:
+    for arm in arms:
+        topology = ARM_REGISTRY.get(arm).r_star
+        if topology is None:
             continue
-        path = traces if arm == "aurelia" and traces is not None else out / folder / "traces.jsonl"
+        folder = "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
+        path = traces if topology == "aurelia" and traces is not None else out / folder / "traces.jsonl"
         if path != traces:
             # r* for evaluation never uses gold answers: no agreement filter here
-            loop = settings.loop.model_copy(update={"generator": arm, "agreement_filter": False})
+            loop = settings.loop.model_copy(update={"generator": topology, "agreement_filter": False})
             run = settings.model_copy(update={"loop": loop})
             run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
             distill(run, samples, out / folder, progress=progress, ctx=run_ctx)
@@ -125,9 +128,10 @@ def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_s
 def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle):
     from aurelia_local.zoo.base import TargetRequest
 
-    media = settings.media.model_copy(update={"video_only": True}) if arm == "video_only" else settings.media
-    bundle = load_bundle(sample.video, sample.audio, media)
     video, audio = arm_modalities(arm)
+    # an arm without audio accepts samples that have none
+    media = settings.media if audio else settings.media.model_copy(update={"video_only": True})
+    bundle = load_bundle(sample.video, sample.audio, media)
     if arm in REASONING_ARMS and sample.id not in r_star.get(arm, {}):
         raise AureliaError(
             f"{sample.id}: no r* for the {arm} arm (the loop failed on it; see its traces.jsonl)"
