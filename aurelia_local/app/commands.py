@@ -157,13 +157,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cards = {key: load_card(key, settings) for key in args.target}
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
-                       args.reasoning, progress=not args.no_progress)  # fmt: skip
-    for key, summary in results["summary"].items():
+                       args.reasoning, progress=not args.no_progress, backend=args.backend,
+                       new_run=args.new_run)  # fmt: skip
+    for key, summary in results.summary.items():
         accs = ", ".join(
             f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()
         )
         _out(f"{key}: {accs}")
-    _out(f"report in {args.out / 'report.md'}")
+    _out(f"report in {Path(results.out) / 'report.md'}")
     return 0
 
 

@@ -30,8 +30,11 @@ from aurelia_local.core.errors import ConfigError
 
 PROFILES = ("smoke", "default", "large")
 ENV_PREFIX = "AURELIA_"
-# Environment variables that select a layer rather than override a key.
-ENV_RESERVED = frozenset({"AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON"})
+# Environment variables that select a layer, or that scripts, logs and tests read: never a setting.
+ENV_RESERVED = frozenset({
+    "AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON", "AURELIA_LOG_DIR",
+    "AURELIA_SHARED_DATA", "AURELIA_DEMO_DATA", "AURELIA_TEST_MODELS", "AURELIA_KILL_SEED",
+})  # fmt: skip
 ModelKind = Annotated[str, AfterValidator(FAMILIES.check)]  # a key of the model kind registry
 ScorerName = Annotated[str, AfterValidator(SCORERS.check)]  # a key of the scorer registry
 ROLES = (

@@ -246,8 +246,9 @@ class EvalRow(Record):
 
 
 class EvalResults(Record):
-    """``results.json`` of an eval run."""
+    """``results.json`` of an eval run (``out``: the folder it describes)."""
 
+    out: str
     benchmark: str
     data_root: str
     arms: list[str]
@@ -326,7 +327,7 @@ def distill_summary(data: dict[str, Any]) -> DistillSummary:
 def eval_results(data: dict[str, Any]) -> EvalResults:
     """``results.json`` as a record."""
     if _version(data, "eval results") == 0:
-        data = _v0(data, backend=UNKNOWN, identity=None)
+        data = _v0(data, backend=UNKNOWN, identity=None, out="")
     return EvalResults.model_validate(data)
 
 

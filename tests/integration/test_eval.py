@@ -150,3 +150,20 @@ def test_a_finished_eval_reruns_without_opening_any_engine(evaluated, daily_omni
         settings, "daily_omni", daily_omni_clip.parents[2], loaders, list(ARMS), out, progress=False
     )
     assert again.summary == results.summary and again.identity == results.identity
+
+
+def test_the_eval_command_refuses_to_report_another_backends_rows(models_dir, daily_omni_clip, tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "eval"
+    common = ["eval", "--benchmark", "daily_omni", "--data-root", str(daily_omni_clip.parents[2]),
+              "--target", "tiny_qwen2_5_omni", "--arms", "zero_shot", "--limit", "1", "--out", str(out),
+              "--set", f"models_dir={models_dir}", "--no-progress"]  # fmt: skip
+    first = run_cli(*common, "--backend", "hf")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "tiny_qwen2_5_omni: zero_shot" in first.stdout and f"logs in {out / 'aurelia.log'}" in first.stderr
+    rows = read_eval_rows(out / "samples.jsonl")
+    assert [(r.backend, r.arm) for r in rows] == [("hf", "zero_shot")]
+    second = run_cli(*common, "--backend", "vllm")
+    assert second.returncode == 2 and 'target_backend: "hf" -> "vllm"' in second.stderr
+    assert read_eval_rows(out / "samples.jsonl") == rows

@@ -173,7 +173,7 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
                 answer_all(adapter, key, pending, arms, r_star, run, writer, done, progress)
     finally:
         writer.close()
-    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, path)
+    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out)
     (out / "results.json").write_text(results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)
     return results
@@ -196,13 +196,14 @@ def _start(settings, benchmark, data_root, out, traces, backend, new_run, **exec
 
 
 def _results(
-    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, path
+    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out
 ) -> EvalResults:
     from aurelia_local.app.eval.metrics import summarize
     from aurelia_local.core.identity import package_versions
 
-    rows = [r.model_dump() for r in read_eval_rows(path) if r.identity == run.identity]
+    rows = [r.model_dump() for r in read_eval_rows(out / "samples.jsonl") if r.identity == run.identity]
     return EvalResults(
+        out=str(out),
         benchmark=benchmark, data_root=str(data_root), arms=arms, targets=list(targets), samples=len(samples),
         invalid_records=[b.model_dump() for b in bad],
         summary={k: summarize([r for r in rows if r["target"] == k], arms) for k in targets},
