@@ -99,7 +99,8 @@ def test_dump_contains_the_hash():
 def test_variables_read_by_scripts_logs_and_tests_are_never_settings():
     from aurelia_local.core.config import ENV_RESERVED
 
-    environ = {name: "/somewhere" for name in ENV_RESERVED if name not in ("AURELIA_PROFILE", "AURELIA_CONFIG")}
+    layers = ("AURELIA_PROFILE", "AURELIA_CONFIG")
+    environ = {name: "/somewhere" for name in ENV_RESERVED if name not in layers}
     settings = load_settings("smoke", environ=environ)  # an unknown key would be an error
     assert settings == load_settings("smoke", environ={})
     assert {"AURELIA_LOG_DIR", "AURELIA_SHARED_DATA", "AURELIA_DEMO_DATA"} <= ENV_RESERVED

@@ -185,8 +185,9 @@ def _start(settings, benchmark, data_root, out, traces, backend, new_run, **exec
     from aurelia_local.core.records import SCHEMA_VERSION
 
     versions = {"benchmark": benchmark, "injection_version": INJECTION_VERSION, "target_backend": backend,
-                "loop_backend": settings.engine.backend, "record_schema": SCHEMA_VERSION,
-                "reasoning": "file" if traces is not None else "loop"}  # fmt: skip
+                "loop_backend": settings.engine.backend, "record_schema": SCHEMA_VERSION}  # fmt: skip
+    # where r* comes from (the loop, or a distill run's traces.jsonl) is recorded, not compared: every
+    # row keeps the r* it was given
     root = data_root if Path(data_root).is_dir() else Path(data_root).parent
     manifest = new_manifest("eval", settings, versions, root, reasoning_file=str(traces) if traces else None,
                             **execution)  # fmt: skip
