@@ -150,7 +150,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate target models on a benchmark, with and without r*."""
     from aurelia_local.app.eval.runner import run_eval
-    from aurelia_local.zoo.cards import adapter_class, load_card
+    from aurelia_local.zoo.cards import adapter_class, card_hash, load_card
 
     settings = _settings(args)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
@@ -158,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
                        args.reasoning, progress=not args.no_progress, backend=args.backend,
-                       new_run=args.new_run)  # fmt: skip
+                       new_run=args.new_run, cards={k: card_hash(c) for k, c in cards.items()})  # fmt: skip
     for key, summary in results.summary.items():
         accs = ", ".join(
             f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()

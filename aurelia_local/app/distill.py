@@ -110,7 +110,8 @@ async def _distill(
                desc="distill", file=user_stderr())  # fmt: skip
     start = time.perf_counter()
     try:
-        async with _checkpoints(out / "checkpoints.sqlite") as saver:
+        finished = {r["id"] for r in previous if r.get("status") in ("ok", "filtered")}
+        async with _checkpoints(out / "checkpoints.sqlite", finished) as saver:
             graph = compile_loop(saver)
             async with _context(settings, ctx, open_loop) as ctx:
 
@@ -118,7 +119,7 @@ async def _distill(
                     tid = thread_id(item, manifest) if isinstance(item, Sample) else None
                     record = await _run_one(graph, ctx, item, settings, tid, root)
                     writer.write(record)
-                    if tid is not None:  # the record is durable: its checkpoints are no longer needed
+                    if isinstance(record, TraceRecord):  # durable and finished: its checkpoints can go
                         await saver.adelete_thread(tid)
                     stats[record.status] += 1
                     stats["rounds"] += len(record.rounds) if isinstance(record, TraceRecord) else 0
@@ -140,15 +141,27 @@ async def _distill(
 
 
 @asynccontextmanager
-async def _checkpoints(path: Path):
-    """LangGraph's SQLite checkpointer on ``path``, with the serializer that rebuilds our records."""
+async def _checkpoints(path: Path, finished: set[str]):
+    """LangGraph's SQLite checkpointer on ``path``, with the serializer that rebuilds our records.
+
+    Threads of samples already finished (a run killed between writing a record and deleting its
+    checkpoints) are deleted first. A failed sample keeps its checkpoints: ``--retry-errors``
+    resumes it from its last finished step.
+    """
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from aurelia_local.graphs.runner import checkpoint_serde
 
     async with aiosqlite.connect(str(path)) as conn:
-        yield AsyncSqliteSaver(conn, serde=checkpoint_serde())
+        saver = AsyncSqliteSaver(conn, serde=checkpoint_serde())
+        await saver.setup()
+        async with conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+            threads = [row[0] async for row in cursor]
+        for thread in threads:
+            if thread.rpartition("|")[0] in finished:
+                await saver.adelete_thread(thread)
+        yield saver
 
 
 def _write_summary(out: Path, seconds: float, stats: dict, settings: Settings, manifest: RunManifest):
@@ -218,7 +231,7 @@ def _take(items: Iterator, limit: int | None, already: int) -> Iterator:
 async def _run_one(
     graph, ctx, item: Sample | SampleError, settings: Settings, tid: str | None, root: Path | None
 ) -> TraceRecord | ErrorRecord:
-    from aurelia_local.graphs.runner import error_record, run_sample
+    from aurelia_local.graphs.runner import error_record, media_path, run_sample
 
     if isinstance(item, SampleError):
         return error_record(item.id, item.where, item.error, settings)
@@ -227,7 +240,7 @@ async def _run_one(
     except EngineError:
         raise  # the engine is gone: stop, keep progress, resume later
     except Exception as exc:  # noqa: BLE001 - one bad sample (bad input or a bug) is a record, not the end
-        return error_record(item.id, str(item.video), exc, settings)
+        return error_record(item.id, media_path(item.video, root), exc, settings)
 
 
 def _finished(stats: dict) -> int:

@@ -77,6 +77,13 @@ def _to_log_at_exit(log_path: Path) -> None:
         os.close(fd)
 
 
+def _notice_handler(stream) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("aurelia: warning: %(message)s"))
+    return handler
+
+
 @contextlib.contextmanager
 def quiet_logs(
     log_path: Path | None, verbose: bool = False, append: bool = True, until_exit: bool = False
@@ -111,6 +118,8 @@ def quiet_logs(
     opened = []
     env = {key: os.environ.get(key) for key in QUIET_ENV}
     root = logging.getLogger()
+    project = logging.getLogger("aurelia_local")  # the project's own warnings also reach the user
+    notice = None
     level = root.level
     handler = logging.FileHandler(log_path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -124,11 +133,14 @@ def quiet_logs(
         os.environ.update({k: v for k, v in QUIET_ENV.items() if env[k] is None})
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        project.addHandler(notice := _notice_handler(_USER[2]))
         logging.captureWarnings(True)
         yield log_path
     finally:
         _flush(sys.stdout, sys.stderr, handler, *opened)
         logging.captureWarnings(False)
+        if notice is not None:
+            project.removeHandler(notice)
         root.removeHandler(handler)
         root.setLevel(level)
         handler.close()

@@ -100,12 +100,13 @@ def claim_run(out: Path, manifest: RunManifest, legacy_files: tuple[str, ...] = 
             f"{manifest.identity_hash}):\n  {diff}\nuse another --out, or --new-run to start a new run "
             f"beside it ({new_run_folder(out, manifest)})"
         )
-    changed = {
-        k: (v, manifest.versions.get(k)) for k, v in old.versions.items() if manifest.versions.get(k) != v
-    }
+    changed = [f"{k} {v} -> {manifest.versions.get(k)}" for k, v in old.versions.items()
+               if manifest.versions.get(k) != v]  # fmt: skip
+    history = list(old.version_history)
     if changed:
-        _LOG.warning("%s was started with other package versions: %s", out, changed)
-    merged = manifest.model_copy(update={"created": old.created})
+        _LOG.warning("%s holds results made with other package versions (%s)", out, ", ".join(changed))
+        history.append(old.versions)
+    merged = manifest.model_copy(update={"created": old.created, "version_history": history})
     _write(path, merged)
     return merged
 

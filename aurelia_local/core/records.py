@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from aurelia_local.core.errors import AureliaError
 from aurelia_local.core.scoring.base import Score
@@ -184,6 +184,15 @@ class TraceRecord(Record):
     aurelia_version: str
     backend: str
 
+    @model_validator(mode="after")
+    def _finished(self) -> TraceRecord:
+        if not 1 <= self.best_round <= len(self.rounds):
+            raise ValueError(f"best_round {self.best_round} is not one of the {len(self.rounds)} rounds")
+        unfinished = [r.round for r in self.rounds if r.caption is None or r.score is None]
+        if unfinished:
+            raise ValueError(f"unfinished round(s) {unfinished}: no caption or no score")
+        return self
+
     @property
     def best(self) -> Round:
         """The round r* comes from."""
@@ -243,6 +252,7 @@ class EvalRow(Record):
     aurelia_version: str
     backend: str
     identity: str | None
+    card: str | None = None  # hash of the zoo card the target was loaded from
 
 
 class EvalResults(Record):
@@ -279,6 +289,9 @@ class RunManifest(Record):
     argv: list[str]
     created: str
     updated: str
+    version_history: list[dict[str, str]] = Field(
+        default_factory=list, description="earlier package versions that added to this run"
+    )
 
 
 # --- reading: the current version, and this project's earlier unversioned files ------------------

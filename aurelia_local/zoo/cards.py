@@ -10,6 +10,8 @@ adapters and shown by ``aurelia list models``. The adapter class is the card fam
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -114,3 +116,9 @@ def load_card(key: str, source: Settings | Path | None) -> ModelCard:
 def adapter_class(card: ModelCard):
     """Import and return the adapter class of the card's family."""
     return load(FAMILIES.get(card.kind).adapter)
+
+
+def card_hash(card: ModelCard) -> str:
+    """A short hash of what a card says (not where it was read from): rows record which card answered."""
+    blob = json.dumps(card.model_dump(mode="json", exclude={"origin"}), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

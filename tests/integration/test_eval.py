@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,34 @@ def test_the_eval_command_refuses_to_report_another_backends_rows(models_dir, da
     second = run_cli(*common, "--backend", "vllm")
     assert second.returncode == 2 and 'target_backend: "hf" -> "vllm"' in second.stderr
     assert read_eval_rows(out / "samples.jsonl") == rows
+
+
+def test_rows_answered_with_another_r_star_or_card_are_asked_again_not_reported(evaluated, tmp_path):
+    from aurelia_local.app.eval.runner import run_eval
+
+    results, out, targets, ctx = evaluated
+    asked = []
+
+    class Counting:
+        def answer(self, requests):
+            asked.extend(requests)
+            return targets["tiny_vllm"].answer(requests)
+
+    traces = [json.loads(line) for line in (out / "reasoning" / "traces.jsonl").read_text().splitlines()]
+    changed = traces[0]["id"]
+    traces[0]["reasoning_steps"] = ["Listen to the very first second.", "Name what is heard."]
+    edited = tmp_path / "traces.jsonl"
+    edited.write_text("".join(json.dumps(t) + "\n" for t in traces))
+    data = Path(results.data_root)
+    again = run_eval(ctx.settings, "daily_omni", data, {"tiny_vllm": Counting()}, ["aurelia"], out,
+                     traces=edited, ctx=ctx, progress=False)  # fmt: skip
+    assert len(asked) == 1 and "Name what is heard." in asked[0].text  # only the sample whose r* changed
+    rows = read_eval_rows(out / "samples.jsonl")
+    rows = [r for r in rows if r.arm == "aurelia" and r.target == "tiny_vllm"]
+    assert [r.r_star for r in rows if r.sample_id == changed][-1] == traces[0]["reasoning_steps"]
+    assert again.summary["tiny_vllm"]["arms"]["aurelia"]["n"] == 4  # the replaced row is not counted
+    asked.clear()
+    other_card = run_eval(ctx.settings, "daily_omni", data, {"tiny_vllm": Counting()}, ["zero_shot"], out,
+                          traces=edited, ctx=ctx, progress=False,
+                          cards={"tiny_vllm": "another-card"})  # fmt: skip
+    assert len(asked) == 4 and other_card.summary["tiny_vllm"]["arms"]["zero_shot"]["n"] == 4

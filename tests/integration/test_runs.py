@@ -118,3 +118,22 @@ def test_a_rerun_with_other_execution_settings_resumes_and_another_identity_is_r
     assert Path(beside.out).parent == out.parent and Path(beside.out).name.startswith("run-")
     assert (beside.ok, beside.errors) == (1, 1) and (out / "traces.jsonl").read_text() == before
     assert all(len(r.rounds) == 1 for r in read_traces(Path(beside.out) / "traces.jsonl") if r.status == "ok")
+
+
+def test_checkpoints_left_by_a_kill_after_its_record_are_deleted(loop_ctx, daily_omni_clip, tmp_path):
+    from aurelia_local.app.distill import distill
+
+    ctx = with_loop(loop_ctx, tau=1)
+    manifest, out = _manifest(tmp_path / "data", daily_omni_clip, 2), tmp_path / "run"
+    first = distill(ctx.settings, manifest, out, progress=False, ctx=ctx, limit=1)
+    assert first.ok == 1
+    # as if killed between writing r0's record and deleting its checkpoints
+    with sqlite3.connect(out / "checkpoints.sqlite") as conn:
+        conn.execute(
+            "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, type, checkpoint, metadata) "
+            "VALUES (?, '', 'orphan', 'msgpack', x'', x'')", (f"r0|{first.identity}",),
+        )  # fmt: skip
+    again = distill(ctx.settings, manifest, out, progress=False, ctx=ctx)
+    assert (again.ok, again.errors, again.this_run["ok"]) == (2, 1, 1)
+    with sqlite3.connect(out / "checkpoints.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0

@@ -79,3 +79,13 @@ def test_a_folder_from_before_run_manifests_is_refused_with_what_to_do(tmp_path)
         claim_run(
             tmp_path, new_manifest("distill", _settings(), VERSIONS, None), legacy_files=("traces.jsonl",)
         )
+
+
+def test_other_package_versions_warn_and_the_earlier_ones_are_kept(tmp_path, caplog):
+    first = new_manifest("distill", _settings(), VERSIONS, None)
+    claim_run(tmp_path, first.model_copy(update={"versions": {**first.versions, "torch": "0.0.1"}}))
+    with caplog.at_level("WARNING", logger="aurelia_local"):
+        merged = claim_run(tmp_path, first)
+    assert f"torch 0.0.1 -> {first.versions.get('torch')}" in caplog.text
+    assert merged.version_history[0]["torch"] == "0.0.1"
+    assert json.loads((tmp_path / MANIFEST).read_text())["version_history"] == merged.version_history

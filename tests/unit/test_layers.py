@@ -4,6 +4,7 @@ core <- engines <- graphs, zoo <- app. graphs and zoo never import each other; o
 """
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "aurelia_local"
@@ -91,3 +92,28 @@ def test_the_checker_catches_a_lazy_upward_import(tmp_path, monkeypatch):
     (fake / "core" / "config.py").write_text("def f():\n    from ..app import cli\n    return cli\n")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
     assert violations() == ["aurelia_local/core/config.py:2: core -> aurelia_local.app.cli (app)"]
+
+
+# Registry entries name code by dotted path; the module that resolves them must be allowed to import it.
+RESOLVERS = {
+    ("FAMILIES", "adapter"): "aurelia_local.zoo.cards",
+    ("SCORERS", "class_path"): "aurelia_local.engines.scorers",
+    ("BENCHMARKS", "loader"): "aurelia_local.app.eval.runner",
+}
+
+
+def test_dotted_paths_are_resolved_only_where_their_layer_may_be_imported():
+    from aurelia_local.core import catalog
+    from aurelia_local.core.tiny.kit import KIT
+
+    for (registry, field), resolver in RESOLVERS.items():
+        for entry in getattr(catalog, registry):
+            path = getattr(entry, field)
+            if path:
+                target = layer_of(path.partition(":")[0])
+                assert target in ALLOWED[layer_of(resolver)], f"{registry}.{entry.key}: {resolver} -> {path}"
+    assert all(layer_of(spec.builder.partition(":")[0]) == "core" for spec in KIT)  # the kit is core
+    # nothing else resolves dotted paths: a new caller must be added to RESOLVERS
+    imports_load = re.compile(r"^from aurelia_local\.core\.registry import .*\bload\b", re.M)
+    callers = {_module_name(p) for p in PACKAGE.rglob("*.py") if imports_load.search(p.read_text())}
+    assert callers == set(RESOLVERS.values())

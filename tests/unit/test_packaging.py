@@ -48,3 +48,7 @@ def test_every_package_folder_is_installed():
 def test_dockerfile_uses_the_gpu_lock_and_the_setup_script():
     text = (REPO / "Dockerfile.gpu").read_text()
     assert "requirements/gpu.lock" in text or "scripts/setup.sh cuda" in text
+    copies = re.findall(r"^COPY\s+(.+?)\s+\S+$", text, flags=re.M)
+    sources = [s for line in copies for s in line.split()]
+    assert sources and all((REPO / s).exists() for s in sources), sources  # a build would stop there
+    assert "aurelia_local/" in sources

@@ -80,6 +80,11 @@ def test_writers_validate_and_readers_name_the_bad_line(tmp_path):
         Round.model_validate({**trace.rounds[0].model_dump(), "generator_asks": "many"})
     with pytest.raises(ValidationError):
         TraceRecord.model_validate({**trace.model_dump(), "status": "maybe"})
+    with pytest.raises(ValidationError, match="best_round 9"):
+        TraceRecord.model_validate({**trace.model_dump(), "best_round": 9})
+    unscored = [{**trace.rounds[0].model_dump(), "score": None}]
+    with pytest.raises(ValidationError, match="unfinished round"):
+        TraceRecord.model_validate({**trace.model_dump(), "rounds": unscored, "best_round": 1})
     path = tmp_path / "traces.jsonl"
     writer = RecordWriter(path)
     writer.write(trace)

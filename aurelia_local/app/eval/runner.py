@@ -44,6 +44,7 @@ def reasoning_for(
     traces: Path | None,
     ctx,
     progress: bool,
+    data_root: Path | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """r* per arm and sample id, for every arm whose registry entry injects r*.
 
@@ -67,7 +68,7 @@ def reasoning_for(
             loop = settings.loop.model_copy(update={"generator": topology, "agreement_filter": False})
             run = settings.model_copy(update={"loop": loop})
             run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
-            distill(run, samples, out / folder, progress=progress, ctx=run_ctx)
+            distill(run, samples, out / folder, progress=progress, ctx=run_ctx, data_root=data_root)
         ok = [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
         found[arm] = {r.id: r.reasoning_steps for r in ok}
     return found
@@ -75,18 +76,29 @@ def reasoning_for(
 
 @dataclass(frozen=True)
 class EvalRun:
-    """What every row of one eval run shares: its settings, identity and the targets' backend."""
+    """What every row of one eval run shares: its settings, identity, the targets' backend and cards."""
 
     settings: Settings
     identity: str
     backend: str
+    cards: dict[str, str]  # zoo key -> hash of the card the target was loaded from
+
+    def current(self, row: EvalRow, r_star: dict[str, dict[str, list[str]]]) -> bool:
+        """Whether ``row`` answers this run's question: same identity, same card, same r*."""
+        injected = r_star.get(row.arm, {}).get(row.sample_id) if row.arm in REASONING_ARMS else None
+        same_card = row.card == self.cards.get(row.target)
+        return row.identity == self.identity and same_card and row.r_star == injected
+
+    def rows(self, path: Path, r_star: dict[str, dict[str, list[str]]]) -> dict[tuple, EvalRow]:
+        """The current rows of ``path`` by (sample, target, arm); a later row replaces an earlier one."""
+        return {(r.sample_id, r.target, r.arm): r for r in read_eval_rows(path) if self.current(r, r_star)}
 
 
 def _row(sample: Sample, target: str, arm: str, run: EvalRun, **fields: Any) -> EvalRow:
     return EvalRow(
         sample_id=sample.id, target=target, arm=arm, answer=sample.answer, category=sample.category,
         duration=sample.duration, injection_version=INJECTION_VERSION, backend=run.backend,
-        identity=run.identity, **fields, **stamp(run.settings),
+        identity=run.identity, card=run.cards.get(target), **fields, **stamp(run.settings),
     )  # fmt: skip
 
 
@@ -148,22 +160,26 @@ def _answer(adapter, requests: list) -> list:
 
 def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[str, Any], arms: list[str],
              out: Path, limit: int | None = None, traces: Path | None = None, ctx=None,
-             progress: bool = True, backend: str = "vllm", new_run: bool = False) -> EvalResults:  # fmt: skip
+             progress: bool = True, backend: str = "vllm", new_run: bool = False,
+             cards: dict[str, str] | None = None) -> EvalResults:  # fmt: skip
     """Evaluate ``targets`` (zoo key -> adapter, or a zero-argument loader) on ``arms``; write the outputs.
 
     ``backend`` names how the targets run (``vllm`` or ``hf``): it is part of the run's identity, so
-    rows answered by one backend are never reported as another's.
+    rows answered by one backend are never reported as another's. ``cards`` (zoo key -> card hash)
+    and the r* a row was given are kept in every row: a row answered from another card (a user
+    card pointing a key at other weights) or with another r* is asked again, never reported.
     """
     from aurelia_local.app.eval.report import write_report
 
-    manifest, out = _start(settings, benchmark, data_root, out, traces, backend, new_run, limit=limit)
-    run = EvalRun(settings, manifest.identity_hash, backend)
+    root = Path(data_root) if Path(data_root).is_dir() else Path(data_root).parent
+    manifest, out = _start(settings, benchmark, root, out, traces, backend, new_run, limit=limit)
+    run = EvalRun(settings, manifest.identity_hash, backend, dict(cards or {}))
     items = load_benchmark(benchmark, data_root, settings)[:limit]
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
-    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress)
+    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root)
     path = out / "samples.jsonl"
-    done = {(r.sample_id, r.target, r.arm) for r in read_eval_rows(path) if r.identity == run.identity}
+    done = set(run.rows(path, r_star))
     writer = RecordWriter(path)
     try:
         for key, adapter in targets.items():
@@ -173,22 +189,28 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
                 answer_all(adapter, key, pending, arms, r_star, run, writer, done, progress)
     finally:
         writer.close()
-    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out)
+    rows = [r.model_dump() for r in run.rows(path, r_star).values()]
+    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows)
     (out / "results.json").write_text(results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)
     return results
 
 
-def _start(settings, benchmark, data_root, out, traces, backend, new_run, **execution) -> tuple:
-    """Claim ``out`` for this eval run (see ``aurelia_local.core.identity``); return (manifest, folder)."""
+def _start(settings, benchmark, root, out, traces, backend, new_run, **execution) -> tuple:
+    """Claim ``out`` for this eval run (see ``aurelia_local.core.identity``); return (manifest, folder).
+
+    Where r* comes from (the loop, or a distill run's traces.jsonl) is recorded, not compared: every
+    row keeps the r* it was given. The loop's versions are part of the identity whichever arms run,
+    so a folder takes more arms or targets later.
+    """
     from aurelia_local.core.identity import new_manifest, open_run
     from aurelia_local.core.records import SCHEMA_VERSION
+    from aurelia_local.graphs.runner import loop_versions
 
     versions = {"benchmark": benchmark, "injection_version": INJECTION_VERSION, "target_backend": backend,
                 "loop_backend": settings.engine.backend, "record_schema": SCHEMA_VERSION}  # fmt: skip
-    # where r* comes from (the loop, or a distill run's traces.jsonl) is recorded, not compared: every
-    # row keeps the r* it was given
-    root = data_root if Path(data_root).is_dir() else Path(data_root).parent
+    avrt = settings.loop.model_copy(update={"generator": "avrt"})  # names every loop prompt version
+    versions["loop"] = loop_versions(settings.model_copy(update={"loop": avrt}))
     manifest = new_manifest("eval", settings, versions, root, reasoning_file=str(traces) if traces else None,
                             **execution)  # fmt: skip
     manifest, out = open_run(out, manifest, new_run, legacy_files=("samples.jsonl", "results.json"))
@@ -197,12 +219,11 @@ def _start(settings, benchmark, data_root, out, traces, backend, new_run, **exec
 
 
 def _results(
-    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out
+    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows
 ) -> EvalResults:
     from aurelia_local.app.eval.metrics import summarize
     from aurelia_local.core.identity import package_versions
 
-    rows = [r.model_dump() for r in read_eval_rows(out / "samples.jsonl") if r.identity == run.identity]
     return EvalResults(
         out=str(out),
         benchmark=benchmark, data_root=str(data_root), arms=arms, targets=list(targets), samples=len(samples),
