@@ -24,10 +24,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aurelia_local.core.config import Settings, config_hash, dump_settings
-from aurelia_local.core.datasets import Sample, SampleError, iter_samples
+from aurelia_local.core.config import Settings, config_hash
+from aurelia_local.core.datasets import Sample, SampleError, data_root_of, iter_samples
 from aurelia_local.core.errors import EngineError
-from aurelia_local.core.identity import new_manifest, open_run
+from aurelia_local.core.identity import start_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
 from aurelia_local.core.records import DistillSummary, ErrorRecord, RunManifest, TraceRecord, read_traces
 
@@ -62,27 +62,18 @@ def distill(
     with ``new_run`` the run goes to a new folder beside it. Media paths in records are relative to
     ``data_root`` (default: the manifest's folder or the Daily-Omni folder).
     """
-    root = data_root if data_root is not None else _data_root(source)
-    manifest, out = start_run(out, settings, root, new_run, limit=limit)
+    from aurelia_local.graphs.runner import loop_versions
+
+    root = data_root
+    if root is None and isinstance(source, Path):  # samples given in memory have no data root
+        root = data_root_of(source)
+    manifest, out = start_run(
+        out, "distill", settings, loop_versions(settings), root, new_run,
+        legacy_files=(TRACES, "checkpoints.sqlite"), limit=limit,
+    )  # fmt: skip
     if retry_errors:
         drop_errors(out / TRACES)
     return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root))
-
-
-def start_run(out: Path, settings: Settings, root: Path | None, new_run: bool, **execution) -> tuple:
-    """Claim ``out`` (or, with ``new_run`` and another identity there, the folder beside it) for a run."""
-    from aurelia_local.graphs.runner import loop_versions
-
-    manifest = new_manifest("distill", settings, loop_versions(settings), root, **execution)
-    manifest, out = open_run(out, manifest, new_run, legacy_files=(TRACES, "checkpoints.sqlite"))
-    (out / "resolved_config.yaml").write_text(dump_settings(settings))
-    return manifest, out
-
-
-def _data_root(source) -> Path | None:
-    if not isinstance(source, Path):
-        return None
-    return source if source.is_dir() else source.parent
 
 
 async def _distill(
@@ -100,12 +91,12 @@ async def _distill(
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
     stream = iter_samples(source, settings.data.confine_to_root) if isinstance(source, Path) else iter(source)
     items = _take(_pending(stream, done), limit, len(previous))
+    stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     first = next(items, _END)
     if first is _END:  # nothing left to run: no engine is opened
-        return _write_summary(out, 0.0, {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}, settings, manifest)
+        return _write_summary(out, 0.0, stats, settings, manifest)
     items = itertools.chain([first], items)
     writer = RecordWriter(traces)
-    stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     bar = tqdm(total=_remaining(source, limit, len(previous)), unit="sample", disable=not progress,
                desc="distill", file=user_stderr())  # fmt: skip
     start = time.perf_counter()

@@ -198,6 +198,12 @@ MUSIC_AVQA_ANSWERS = (
 )  # fmt: skip
 
 
+def data_root_of(source: Path) -> Path:
+    """The folder a dataset's media paths are relative to: the folder itself, or a manifest's folder."""
+    source = Path(source)
+    return source if source.is_dir() else source.parent
+
+
 def iter_samples(source: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
     """Stream samples from a manifest file or a Daily-Omni folder."""
     source = Path(source)

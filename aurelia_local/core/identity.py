@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aurelia_local.core.config import Settings, execution_settings, result_settings
+from aurelia_local.core.config import Settings, dump_settings, execution_settings, result_settings
 from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.records import RunManifest, run_manifest
 
@@ -124,6 +124,20 @@ def open_run(
         except ConfigError:
             out = new_run_folder(out, manifest)
     return claim_run(out, manifest, legacy_files), out
+
+
+def start_run(
+    out: Path, command: str, settings: Settings, versions: dict[str, Any], data_root: Path | None,
+    new_run: bool = False, legacy_files: tuple[str, ...] = (), **execution: Any,
+) -> tuple[RunManifest, Path]:  # fmt: skip
+    """Claim ``out`` for a ``command`` run (``open_run``) and write its ``resolved_config.yaml``.
+
+    Returns the manifest in force and the folder the run writes to.
+    """
+    manifest = new_manifest(command, settings, versions, data_root, **execution)
+    manifest, out = open_run(out, manifest, new_run, legacy_files)
+    (out / "resolved_config.yaml").write_text(dump_settings(settings))
+    return manifest, out
 
 
 def new_run_folder(out: Path, manifest: RunManifest) -> Path:

@@ -316,10 +316,8 @@ def _v0(data: dict[str, Any], **added: Any) -> dict[str, Any]:
 
 def trace_line(data: dict[str, Any]) -> TraceRecord | ErrorRecord:
     """A ``traces.jsonl`` line as a record (version 0 lines are migrated)."""
-    if _version(data, "trace record") == 0 and data.get("status") != "error":
-        data = _v0(data, media=None, backend=UNKNOWN)
-    elif data.get("schema_version") is None:
-        data = _v0(data)
+    if _version(data, "trace record") == 0:  # error records have had the same fields throughout
+        data = _v0(data) if data.get("status") == "error" else _v0(data, media=None, backend=UNKNOWN)
     return _TRACE_LINE.validate_python(data)
 
 

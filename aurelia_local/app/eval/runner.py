@@ -13,8 +13,8 @@ from typing import Any
 
 from aurelia_local.core.answers import extract_choice, normalize_open_answer
 from aurelia_local.core.catalog import BENCHMARKS
-from aurelia_local.core.config import Settings, dump_settings, stamp
-from aurelia_local.core.datasets import Sample, SampleError
+from aurelia_local.core.config import Settings, stamp
+from aurelia_local.core.datasets import Sample, SampleError, data_root_of
 from aurelia_local.core.errors import AureliaError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 from aurelia_local.core.jsonl import RecordWriter
@@ -171,7 +171,7 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
     """
     from aurelia_local.app.eval.report import write_report
 
-    root = Path(data_root) if Path(data_root).is_dir() else Path(data_root).parent
+    root = data_root_of(Path(data_root))
     manifest, out = _start(settings, benchmark, root, out, traces, backend, new_run, limit=limit)
     run = EvalRun(settings, manifest.identity_hash, backend, dict(cards or {}))
     items = load_benchmark(benchmark, data_root, settings)[:limit]
@@ -203,19 +203,16 @@ def _start(settings, benchmark, root, out, traces, backend, new_run, **execution
     row keeps the r* it was given. The loop's versions are part of the identity whichever arms run,
     so a folder takes more arms or targets later.
     """
-    from aurelia_local.core.identity import new_manifest, open_run
-    from aurelia_local.core.records import SCHEMA_VERSION
+    from aurelia_local.core.identity import start_run
     from aurelia_local.graphs.runner import loop_versions
 
-    versions = {"benchmark": benchmark, "injection_version": INJECTION_VERSION, "target_backend": backend,
-                "loop_backend": settings.engine.backend, "record_schema": SCHEMA_VERSION}  # fmt: skip
     avrt = settings.loop.model_copy(update={"generator": "avrt"})  # names every loop prompt version
-    versions["loop"] = loop_versions(settings.model_copy(update={"loop": avrt}))
-    manifest = new_manifest("eval", settings, versions, root, reasoning_file=str(traces) if traces else None,
-                            **execution)  # fmt: skip
-    manifest, out = open_run(out, manifest, new_run, legacy_files=("samples.jsonl", "results.json"))
-    (out / "resolved_config.yaml").write_text(dump_settings(settings))
-    return manifest, out
+    versions = {"benchmark": benchmark, "injection_version": INJECTION_VERSION, "target_backend": backend,
+                "loop": loop_versions(settings.model_copy(update={"loop": avrt}))}  # fmt: skip
+    return start_run(
+        out, "eval", settings, versions, root, new_run, legacy_files=("samples.jsonl", "results.json"),
+        reasoning_file=str(traces) if traces else None, **execution,
+    )  # fmt: skip
 
 
 def _results(

@@ -8,7 +8,6 @@ under a temporary name and renamed into place, so an interrupted build never loo
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import shutil
 import time
@@ -31,8 +30,9 @@ class TinySpec:
 
     def build_fn(self) -> Callable[[Path, int], None]:
         """Import and return the builder function."""
-        module, _, func = self.builder.partition(":")
-        return getattr(importlib.import_module(module), func)
+        from aurelia_local.core.registry import load
+
+        return load(self.builder)
 
 
 KIT = (
