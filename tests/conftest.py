@@ -79,9 +79,11 @@ def qwen2_5_vllm(smoke):
     """The one in-process vLLM engine of the session (a process holds one CPU engine)."""
     import whisper  # noqa: F401 - numba/llvmlite loaded before the engine, as in the loop (see compat.py)
 
-    from aurelia_local.engines.vllm_local import VllmLocal
+    from aurelia_local.engines.factory import build_engine
 
-    return VllmLocal(smoke.model_path("generator"), smoke.models["generator"], smoke.engine, smoke.media)
+    engine = build_engine(smoke.model_path("generator"), smoke.models["generator"], smoke)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")
@@ -100,22 +102,22 @@ def clip_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def summarizer_vllm(smoke, qwen2_5_vllm):
-    """The tiny text LLM in vLLM (the session's second engine gets its own worker process)."""
-    from aurelia_local.engines.vllm_local import VllmLocal
+    """The tiny text LLM in vLLM (the session's second engine gets a process of its own)."""
+    from aurelia_local.engines.factory import build_engine
 
-    return VllmLocal(smoke.model_path("summarizer"), smoke.models["summarizer"], smoke.engine, smoke.media)
+    engine = build_engine(smoke.model_path("summarizer"), smoke.models["summarizer"], smoke)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")
 def loop_ctx(smoke, qwen2_5_vllm, summarizer_vllm):
     """A loop context on the session's engines and the grounding scorer (tests replace its settings)."""
     from aurelia_local.core.scoring.grounding import GroundingScorer
-    from aurelia_local.engines.batching import LocalEngine
     from aurelia_local.graphs.context import LoopContext
     from aurelia_local.graphs.runner import loop_models
 
-    engines = LocalEngine(qwen2_5_vllm), LocalEngine(summarizer_vllm)
-    return LoopContext(smoke, *engines, GroundingScorer(smoke), loop_models(smoke))
+    return LoopContext(smoke, qwen2_5_vllm, summarizer_vllm, GroundingScorer(smoke), loop_models(smoke))
 
 
 def _free_port() -> int:

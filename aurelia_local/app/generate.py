@@ -9,6 +9,7 @@ from typing import Any, Literal
 from aurelia_local.core.config import Settings, stamp
 from aurelia_local.core.model_files import require_models
 from aurelia_local.engines.factory import load_role
+from aurelia_local.engines.protocol import generate_blocking
 from aurelia_local.engines.request import load_av_inputs, question_request
 
 Backend = Literal["vllm", "hf"]
@@ -30,7 +31,7 @@ def run_generate(
     media_s = time.perf_counter() - start
     model = load_role(settings, role, backend)
     load_s = time.perf_counter() - start - media_s
-    gen = model.generate([request], settings.sampling)[0]
+    gen = generate_blocking(model, [request], settings.sampling)[0]
     gen_s = time.perf_counter() - start - media_s - load_s
     ref = settings.models[role]
     return {

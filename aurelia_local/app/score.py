@@ -30,8 +30,9 @@ def run_score(
     engine = None
     if SCORERS.get(name).needs_engine:
         from aurelia_local.engines.factory import load_role
+        from aurelia_local.engines.protocol import BlockingEngine
 
-        engine = load_role(settings, "judge")
+        engine = BlockingEngine(load_role(settings, "judge"))
     scorer = build_scorer(settings, engine)
     load_s = time.perf_counter() - start - media_s
     scores = scorer.score([(bundle, c) for c in captions])

@@ -15,7 +15,7 @@ def main() -> None:
     """Apply the fixes, then run ``vllm.entrypoints.openai.api_server`` with this process's argv."""
     from aurelia_local.core.offline import enforce_offline
     from aurelia_local.engines.compat import use_scipy_audio_resampler
-    from aurelia_local.engines.vllm_local import platform_env
+    from aurelia_local.engines.vllm_engine import platform_env
 
     enforce_offline()
     platform_env(kv_cache_gib=1)

@@ -29,6 +29,7 @@ class ModelFamily(Entry):
     required_files: tuple[tuple[str, ...], ...] = ()  # a usable folder holds one file of each group
     checkpoint_file: str | None = None  # a folder holding one checkpoint (``ModelRef.file`` overrides it)
     adapter: str | None = None  # dotted path of the zoo adapter class, for families that can be targets
+    plugin: str | None = None  # dotted path of the engine-layer family class, for models an engine serves
 
     @computed_field
     @property
@@ -84,18 +85,20 @@ _OMNI_FILES = (
     ("preprocessor_config.json", "processor_config.json"),
 )
 _QWEN_ADAPTER = "aurelia_local.zoo.qwen_omni:QwenOmniAdapter"
+_QWEN_PLUGIN = "aurelia_local.engines.families.qwen_omni:QwenOmni"
 
 FAMILIES: Registry[ModelFamily] = Registry("model kind", [
     ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video + audio + text in, text out",
                 inputs=("video", "audio", "text"), model_class="Qwen2_5OmniForConditionalGeneration",
                 audio_token="<|AUDIO|>", video_token="<|VIDEO|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER),
+                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN),
     ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video + audio + text in, text out",
                 inputs=("video", "audio", "text"), model_class="Qwen3OmniMoeForConditionalGeneration",
                 audio_token="<|audio_pad|>", video_token="<|video_pad|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER),
+                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN),
     ModelFamily(key="text_llm", summary="a chat text LLM (the summarizer and the AVRT merger)",
-                inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json"))),
+                inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json")),
+                plugin="aurelia_local.engines.families.text_llm:TextLLM"),
     ModelFamily(key="open_clip", summary="an open_clip image-text encoder (visual grounding)",
                 inputs=("video", "text"), required_files=(("open_clip_config.json",),)),
     ModelFamily(key="clap", summary="a CLAP audio-text encoder (audio grounding)", inputs=("audio", "text"),

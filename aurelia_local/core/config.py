@@ -77,14 +77,22 @@ class EngineConfig(_Strict):
         default_factory=list, description="Hosts besides loopback that server URLs may name."
     )
     max_retries: int = Field(default=3, ge=0, description="Retries on connection errors, with backoff.")
-    batch_window_s: float = Field(
-        default=0.01, ge=0, description="vllm_local: wait this long to gather concurrent requests."
-    )
+    core_placement: Literal["auto", "in_process", "own_process"] = Field(
+        default="auto", description="vllm_local: where each engine core runs (auto: own process on CUDA; "
+        "on CPU the first engine in this process, later ones in their own).",
+    )  # fmt: skip
     dtype: str = "auto"
     max_model_len: int = 32768
     max_num_seqs: int = 16
     enforce_eager: bool = False
-    gpu_memory_utilization: float = 0.85
+    gpu_memory_utilization: float = Field(
+        default=0.85, gt=0, le=1, description="vLLM on CUDA: GPU memory share of an engine whose role "
+        "has no entry in gpu_memory_shares.",
+    )  # fmt: skip
+    gpu_memory_shares: dict[str, float] = Field(
+        default_factory=dict, description="vLLM on CUDA: role -> its engine's share of GPU memory; engines "
+        "on one GPU must sum to less than 1 (roles sharing a model folder share an engine).",
+    )  # fmt: skip
     cpu_kv_cache_gib: int = 1
     request_timeout_s: float = 600.0
     mm_cache_gib: float = Field(
@@ -97,6 +105,10 @@ class MediaConfig(_Strict):
     """How media is sampled for the models."""
 
     num_frames: int = Field(default=8, ge=1)
+    workers: int = Field(
+        default=0, ge=0, description="Threads for media work (decoding, keyframes, Whisper, CLIP/CLAP "
+        "scoring) while engines generate; 0: one per CPU core, at most 8.",
+    )  # fmt: skip
     max_keyframes: int = Field(default=5, ge=1)
     ssim_threshold: float = Field(default=0.6, gt=0, lt=1)
     audio_sample_rate: int = 16000
@@ -220,7 +232,8 @@ class Settings(_Strict):
 # batching and caches, and the folder that extra zoo cards are read from.
 EXECUTION_SETTINGS = frozenset({
     "profile", "models_dir", "engine.servers", "engine.allowed_hosts", "engine.max_retries",
-    "engine.batch_window_s", "engine.max_num_seqs", "engine.enforce_eager", "engine.gpu_memory_utilization",
+    "engine.core_placement", "engine.max_num_seqs", "engine.enforce_eager", "engine.gpu_memory_utilization",
+    "engine.gpu_memory_shares", "media.workers",
     "engine.cpu_kv_cache_gib", "engine.request_timeout_s", "engine.mm_cache_gib", "loop.concurrency",
     "zoo.cards_dir",
 })  # fmt: skip
@@ -243,8 +256,10 @@ def _split(tree: dict[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str,
         path = prefix + key
         if path in EXECUTION_SETTINGS:
             execution[path] = value
-        elif isinstance(value, dict) and key != "models" and any(
-            s.startswith(path + ".") for s in EXECUTION_SETTINGS
+        elif (
+            isinstance(value, dict)
+            and key != "models"
+            and any(s.startswith(path + ".") for s in EXECUTION_SETTINGS)
         ):
             result[key], inner = _split(value, path + ".")
             execution.update(inner)

@@ -1,8 +1,8 @@
 """One chat-message type for every agent and model, converted per consumer.
 
 ``to_hf()`` feeds a processor's own chat template (transformers, and the prompt text of vLLM's
-offline API); ``to_openai()`` feeds vLLM's OpenAI-compatible server. Model chat templates are never
-concatenated by hand.
+offline API); the OpenAI body of vLLM's server is rendered by each model family
+(``aurelia_local.engines.families``). Model chat templates are never concatenated by hand.
 """
 
 from __future__ import annotations
@@ -59,17 +59,6 @@ class ChatMessage(BaseModel):
     def text(self) -> str:
         """Return the message's text parts joined (for text-only models)."""
         return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
-
-    def to_openai(self) -> dict[str, Any]:
-        """Return the message in OpenAI chat form (``video_url`` / ``audio_url`` parts)."""
-        parts = []
-        for part in self.content:
-            if isinstance(part, TextPart):
-                parts.append({"type": "text", "text": part.text})
-            else:
-                key = f"{part.type}_url"
-                parts.append({"type": key, key: {"url": part.url}})
-        return {"role": self.role, "content": parts}
 
 
 def user_turn(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Generation(BaseModel):
@@ -14,6 +14,7 @@ class Generation(BaseModel):
     prompt_tokens: int
     media_tokens: dict[str, int]
     finish_reason: str | None = None
+    prompt_token_ids: list[int] | None = Field(default=None, exclude=True)  # for checks, never recorded
 
 
 class Reasoning(BaseModel):

@@ -1,86 +1,109 @@
-"""The one engine factory: every model the project runs is built here.
+"""The one engine factory: every engine the project runs is built here, and only here.
 
-``load_model`` loads a model in-process (vLLM or transformers); ``load_role`` does so for a profile
-role; ``open_agent_engines`` builds the async engines a profile's loop needs (in-process batching
-or vLLM servers). Every async engine has ``model_id`` and
-``async generate(list[EngineRequest]) -> list[Generation]``; ``SyncBridge`` lets synchronous code
-running in a worker thread (the omni judge scorer) call an async engine on the event loop.
+``build_engine`` builds one engine for a model folder (vLLM or transformers); ``load_role`` does so
+for a profile role; ``open_agent_engines`` yields the engines a profile's roles need (in-process vLLM
+or clients of vLLM servers), one per model folder: roles that share a folder share an engine.
+``EnginePool`` keeps engines open for a whole process (LangGraph's server, cluster workers), so a
+loop started by a request reuses them.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from aurelia_local.core.config import ModelRef, Settings
+    from aurelia_local.engines.protocol import Engine
+
+Backend = Literal["vllm", "hf"]
 
 
-class SyncBridge:
-    """``generate(requests, sampling, structured)`` for sync callers, sent to an async engine."""
+def build_engine(
+    path: Path, ref: ModelRef, settings: Settings, backend: Backend = "vllm", role: str | None = None
+) -> Engine:
+    """An in-process engine for the model in ``path``: vLLM (continuous batching) or transformers.
 
-    def __init__(self, engine, loop: asyncio.AbstractEventLoop):
-        self.engine = engine
-        self.loop = loop
-        self.model_id = engine.model_id
-
-    def generate(self, requests, sampling, structured: dict | None = None):
-        """Run the async engine from a worker thread and wait for the result."""
-        from aurelia_local.engines.request import EngineRequest
-
-        items = [EngineRequest(r, sampling, structured) for r in requests]
-        return asyncio.run_coroutine_threadsafe(self.engine.generate(items), self.loop).result()
-
-
-def load_model(path: Path, ref: ModelRef, settings: Settings, backend: Literal["vllm", "hf"] = "vllm"):
-    """The one place a model is loaded in-process: vLLM (batched) or transformers (omni models only)."""
+    ``role`` picks the engine's GPU memory share (``engine.gpu_memory_shares``).
+    """
     if backend == "vllm":
-        from aurelia_local.engines.vllm_local import VllmLocal
+        from aurelia_local.engines.vllm_engine import VllmEngine
 
-        return VllmLocal(path, ref, settings.engine, settings.media, seed=settings.sampling.seed)
-    from aurelia_local.engines.hf_omni import HfOmni
+        share = settings.engine.gpu_memory_shares.get(role) if role else None
+        return VllmEngine(path, ref, settings.engine, settings.media, settings.sampling.seed, share)
+    from aurelia_local.engines.hf import HfEngine
 
-    return HfOmni(path, ref, settings.media)
+    return HfEngine(path, ref, settings.media)
 
 
-def load_role(settings: Settings, role: str, backend: Literal["vllm", "hf"] = "vllm"):
-    """Load the omni model that fills ``role`` under ``settings``."""
-    from aurelia_local.engines.omni import family
+def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engine:
+    """The engine of the omni model that fills ``role`` under ``settings``."""
+    from aurelia_local.engines.families import family
 
     ref = settings.models[role]
     family(ref.kind)  # fails early for a role that is not filled by an omni model
-    return load_model(settings.model_path(role), ref, settings, backend)
+    return build_engine(settings.model_path(role), ref, settings, backend, role)
 
 
-def _local_engine(settings: Settings, role: str, cache: dict[str, Any]):
-    from aurelia_local.engines.batching import LocalEngine
+def _engine_key(settings: Settings, role: str) -> str:
+    if settings.engine.backend == "vllm_server":
+        return f"server:{role}"
+    return str(settings.model_path(role))
 
-    path = settings.model_path(role)
-    if str(path) not in cache:  # roles that share a model folder share one engine
-        model = load_model(path, settings.models[role], settings)
-        cache[str(path)] = LocalEngine(model, settings.engine.batch_window_s)
-    return cache[str(path)]
+
+def _build_for_role(settings: Settings, role: str) -> Engine:
+    if settings.engine.backend == "vllm_server":
+        from aurelia_local.engines.server import ServerEngine
+
+        return ServerEngine(role, settings)
+    return build_engine(settings.model_path(role), settings.models[role], settings, role=role)
+
+
+class EnginePool:
+    """Engines kept open for the life of a process, keyed by what they serve.
+
+    Two requests for the same model folder (or server role) under the same engine settings get the
+    same engine; engines start in the calling thread, one at a time.
+    """
+
+    def __init__(self):
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, settings: Settings, role: str) -> Engine:
+        """The engine for ``role`` under ``settings``, started on first use."""
+        key = f"{_engine_key(settings, role)}|{settings.engine.model_dump_json()}"
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = _build_for_role(settings, role)
+            return self._engines[key]
+
+    async def aclose(self) -> None:
+        """Close every engine and forget them."""
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            await engine.aclose()
+
+
+POOL = EnginePool()  # the process's pool (nothing starts until ``get`` is called)
 
 
 @asynccontextmanager
-async def open_agent_engines(settings: Settings, roles: list[str]):
-    """Yield ``{role: engine}`` for ``roles`` on the configured backend; close them afterwards."""
+async def open_agent_engines(settings: Settings, roles: list[str], pool: EnginePool | None = None):
+    """Yield ``{role: engine}`` for ``roles``; close them afterwards unless they come from ``pool``."""
     from aurelia_local.core.model_files import require_models
 
-    engines: dict[str, Any] = {}
     if settings.engine.backend == "vllm_local":
         require_models(settings, roles)
-        cache: dict[str, Any] = {}
-        for role in roles:
-            engines[role] = _local_engine(settings, role, cache)  # vLLM starts in the main thread
-    else:
-        from aurelia_local.engines.server import ServerEngine
-
-        engines = {role: ServerEngine(role, settings) for role in roles}
+    own = pool is None
+    pool = pool or EnginePool()
+    engines: dict[str, Engine] = {}
     try:
+        for role in roles:
+            engines[role] = pool.get(settings, role)  # vLLM starts in the calling (main) thread
         yield engines
     finally:
-        for engine in {id(e): e for e in engines.values()}.values():
-            await engine.aclose()
+        if own:
+            await pool.aclose()

@@ -26,7 +26,7 @@ def build_scorer(settings: Settings, judge_engine=None) -> Scorer:
     """Return the scorer named by ``settings.evaluator.scorer``.
 
     ``judge_engine`` is the omni engine the scorers with ``needs_engine`` call (anything with
-    ``generate(requests, sampling, structured=...)``, e.g. ``VllmLocal``).
+    ``generate(requests, sampling, structured=...)``: an ``engines.protocol.BlockingEngine``).
     """
     entry = SCORERS.get(settings.evaluator.scorer)
     if entry.needs_engine and judge_engine is None:

@@ -1,20 +1,15 @@
 """Agents served by vLLM's OpenAI-compatible server: async, several base URLs, retries, timeouts.
 
-Media goes natively to the omni model, decoded once on this side exactly as for the in-process
-engine: the sampled frames as a ``video/jpeg`` frame sequence (with their fps) and the audio as a
-16 kHz WAV. The audio is sent as its own input, not interleaved with the video
-(``use_audio_in_video``): vLLM 0.32's server cannot take the audio of a frame sequence, and asked to
-take it from the video file it resamples with torchaudio (absent on CPU) and, patched to scipy,
-hangs on CPU (measured). The server returns the prompt's token ids, so a prompt that lost its audio
-or video is caught here as it is in-process. Only loopback hosts and hosts named in ``engine.allowed_hosts``
-may be contacted; no credentials are sent.
+Media goes natively to the model, decoded once on this side exactly as for the in-process engine;
+the model's family renders the request body (``families.*.openai_request``). The server returns the
+prompt's token ids, so a prompt that lost its audio or video is caught here as it is in-process.
+Only loopback hosts and hosts named in ``engine.allowed_hosts`` may be contacted; no credentials
+are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import itertools
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urlparse
@@ -22,7 +17,8 @@ from urllib.parse import urlparse
 from aurelia_local.core.config import Settings
 from aurelia_local.core.errors import ConfigError, EngineError
 from aurelia_local.core.types import Generation
-from aurelia_local.engines.omni import check_media_tokens, family, is_omni, processor_kwargs
+from aurelia_local.engines.families import family_of
+from aurelia_local.engines.protocol import Activity
 from aurelia_local.engines.request import EngineRequest
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -41,26 +37,6 @@ def check_url(url: str, allowed_hosts: list[str]) -> str:
     return url.rstrip("/").removesuffix("/v1")
 
 
-def _data_url(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def _jpeg(frame) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=95)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def _wav(audio, rate: int) -> bytes:
-    import soundfile
-
-    buf = io.BytesIO()
-    soundfile.write(buf, audio, rate, format="WAV", subtype="FLOAT")
-    return buf.getvalue()
-
-
 class ServerEngine:
     """Async client of the vLLM servers that serve one agent role."""
 
@@ -73,8 +49,8 @@ class ServerEngine:
         self.roots = [check_url(u, settings.engine.allowed_hosts) for u in urls]
         self.role = role
         self.model_id = role  # scripts/serve_agents.sh serves each model under its role's name
-        self.kind = settings.models[role].kind
-        self.omni = is_omni(self.kind)
+        self.family = family_of(settings.models[role].kind)
+        self.activity = Activity()
         self.media = settings.media
         self.retries = settings.engine.max_retries
         self._next = itertools.cycle(range(len(self.roots)))
@@ -87,35 +63,21 @@ class ServerEngine:
 
     async def generate(self, items: list[EngineRequest]) -> list[Generation]:
         """Send every item concurrently (the server batches them); results in order."""
-        return list(await asyncio.gather(*(self._one(item) for item in items)))
+        self.activity.begin(len(items))
+        try:
+            return list(await asyncio.gather(*(self._one(item) for item in items)))
+        finally:
+            self.activity.end(len(items))
 
     def _body(self, item: EngineRequest) -> dict:
-        inputs = item.request.inputs
-        messages = []
-        for m in item.request.messages:
-            if not self.omni or m.role != "user":
-                messages.append({"role": m.role, "content": m.text()})
-                continue
-            parts: list[dict] = []
-            if inputs.frames is not None:
-                url = "data:video/jpeg;base64," + ",".join(_jpeg(f) for f in inputs.frames)
-                parts.append({"type": "video_url", "video_url": {"url": url}})
-            if inputs.audio is not None:
-                url = _data_url("audio/wav", _wav(inputs.audio, inputs.sample_rate))
-                parts.append({"type": "audio_url", "audio_url": {"url": url}})
-            parts.append({"type": "text", "text": m.text()})
-            messages.append({"role": m.role, "content": parts})
         s = item.sampling
         body = {
-            "model": self.model_id, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
+            "model": self.model_id, "temperature": s.temperature, "top_p": s.top_p,
             "max_tokens": s.max_tokens, "seed": s.seed, "return_token_ids": True,
+            **self.family.openai_request(item.request, self.media),
         }  # fmt: skip
         if item.structured:
             body["structured_outputs"] = item.structured
-        if self.omni and inputs.frames is not None:
-            kwargs = processor_kwargs(inputs, self.media)
-            kwargs["use_audio_in_video"] = False
-            body["mm_processor_kwargs"] = kwargs
         return body
 
     async def _post(self, path: str, body: dict) -> dict:
@@ -154,12 +116,11 @@ class ServerEngine:
         reply = await self._post("/v1/chat/completions", self._body(item))
         choice = reply["choices"][0]
         prompt_ids = reply.get("prompt_token_ids") or []
-        counts = {"audio": 0, "video": 0}
-        if self.omni:
-            fam = family(self.kind)
-            for name, token in (("audio", fam.audio_token), ("video", fam.video_token)):
-                counts[name] = prompt_ids.count(await self._media_token_id(token))
-            check_media_tokens(counts, item.request.inputs, f"{self.role} server prompt")
+        ids = {}
+        for token in self.family.media_token_strings().values():
+            ids[token] = await self._media_token_id(token)
+        counts = self.family.media_tokens(prompt_ids, ids.__getitem__)
+        self.family.check_media(counts, item.request.inputs, f"{self.role} server prompt")
         return Generation(
             text=choice["message"]["content"] or "",
             token_ids=list(choice.get("token_ids") or []),

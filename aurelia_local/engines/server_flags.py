@@ -7,10 +7,8 @@ folder, dtype, context length, media limits.
 
 from __future__ import annotations
 
-import json
-
 from aurelia_local.core.config import Settings
-from aurelia_local.engines.omni import is_omni
+from aurelia_local.engines.families import family_of
 
 
 def server_flags(settings: Settings, role: str) -> list[str]:
@@ -27,9 +25,4 @@ def server_flags(settings: Settings, role: str) -> list[str]:
         flags.append("--enforce-eager")
     if ref.trust_remote_code:
         flags.append("--trust-remote-code")
-    if is_omni(ref.kind):
-        # Per-request processor arguments carry each sample's fps and the profile's pixel budget.
-        flags += ["--limit-mm-per-prompt", json.dumps({"audio": 1, "video": 1, "image": 0}),
-                  "--trust-request-mm-kwargs",
-                  "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
-    return flags
+    return flags + family_of(ref.kind).server_flags(engine)

@@ -27,6 +27,7 @@ from aurelia_local.engines.request import (
 from aurelia_local.graphs import prompts as p
 from aurelia_local.graphs.context import LoopContext
 from aurelia_local.graphs.prompts import SUMMARIZER_SYSTEM, reasoning_pattern
+from aurelia_local.graphs.serving import in_media_pool
 
 
 def parse_reasoning(text: str) -> Reasoning:
@@ -100,7 +101,7 @@ async def ask_avrt(ctx: LoopContext, sample: Sample, bundle: MediaBundle, transc
     start = time.perf_counter()
     q, choices = sample.question, sample.choices
     pattern = {"regex": p.trace_pattern(s.loop.max_steps, s.loop.max_step_chars, choices)}
-    frames = await asyncio.to_thread(with_frame_count, bundle, s.loop.avrt_frames, s.media)
+    frames = await in_media_pool(ctx, with_frame_count, bundle, s.loop.avrt_frames, s.media)
     inputs = bundle_inputs(frames, s.media)
     vision_req = question_request(
         p.vision_teacher_prompt(q, choices), AVInputs(inputs.frames, None, fps=inputs.fps)

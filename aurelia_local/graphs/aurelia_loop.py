@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from aurelia_local.graphs.context import LoopContext
+from aurelia_local.graphs.context import ServedContext
 from aurelia_local.graphs.nodes import (
     build_feedback,
     evaluate_caption,
@@ -24,7 +24,7 @@ from aurelia_local.graphs.state import LoopInput, LoopState
 
 def build_aurelia_graph() -> StateGraph:
     """Return the loop's graph, not yet compiled (the caller picks the checkpointer)."""
-    g = StateGraph(LoopState, context_schema=LoopContext, input_schema=LoopInput)
+    g = StateGraph(LoopState, context_schema=ServedContext, input_schema=LoopInput)
     g.add_node("generate_reasoning", generate_reasoning)
     g.add_node("summarize", summarize)
     g.add_node("evaluate_caption", evaluate_caption)
@@ -36,4 +36,3 @@ def build_aurelia_graph() -> StateGraph:
     g.add_edge("build_feedback", "generate_reasoning")
     g.add_edge("select_best", END)
     return g
-

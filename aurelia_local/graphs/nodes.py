@@ -6,7 +6,6 @@ typed records (``Round``, ``LoopResult``, ``SampleMedia``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Literal
 
@@ -19,25 +18,26 @@ from aurelia_local.core.media.bundle import MediaBundle, load_bundle
 from aurelia_local.core.records import Leakage, LoopResult, Round, SampleMedia
 from aurelia_local.graphs import prompts, routing
 from aurelia_local.graphs.agents import ask_avrt, ask_generator, ask_summarizer, token_counts
-from aurelia_local.graphs.context import LoopContext
+from aurelia_local.graphs.context import LoopContext, ServedContext
+from aurelia_local.graphs.serving import in_media_pool, loop_context
 from aurelia_local.graphs.state import LoopState, sample_of
 
 
 async def _bundle(state: LoopState, ctx: LoopContext) -> tuple[Sample, MediaBundle]:
     sample = sample_of(state)
-    bundle = await asyncio.to_thread(load_bundle, sample.video, sample.audio, ctx.settings.media)
+    bundle = await in_media_pool(ctx, load_bundle, sample.video, sample.audio, ctx.settings.media)
     return sample, bundle
 
 
 async def _transcript(bundle: MediaBundle, ctx: LoopContext):
     from aurelia_local.core.media.transcribe import transcribe
 
-    return await asyncio.to_thread(transcribe, bundle, ctx.settings)
+    return await in_media_pool(ctx, transcribe, bundle, ctx.settings)
 
 
-async def generate_reasoning(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, Any]:
+async def generate_reasoning(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Ask the omni generator (or AVRT's teachers, in round one) for the round's reasoning."""
-    ctx = runtime.context
+    ctx = await loop_context(runtime.context)
     sample, bundle = await _bundle(state, ctx)
     rounds = state.get("rounds") or []
     if not rounds and ctx.settings.loop.generator == "avrt":
@@ -53,9 +53,9 @@ async def generate_reasoning(state: LoopState, runtime: Runtime[LoopContext]) ->
     return {"pending": pending}
 
 
-async def summarize(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, Any]:
+async def summarize(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Turn the round's reasoning into a caption of what is seen and heard (text LLM)."""
-    ctx = runtime.context
+    ctx = await loop_context(runtime.context)
     sample, bundle = await _bundle(state, ctx)
     pending: Round = state["pending"]
     r = pending.reasoning
@@ -76,14 +76,14 @@ async def summarize(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str
 
 
 async def evaluate_caption(
-    state: LoopState, runtime: Runtime[LoopContext]
+    state: LoopState, runtime: Runtime[ServedContext]
 ) -> Command[Literal["build_feedback", "select_best"]]:
     """Score the caption against the media, record the round, and route."""
-    ctx = runtime.context
+    ctx = await loop_context(runtime.context)
     _, bundle = await _bundle(state, ctx)
     pending: Round = state["pending"]
     start = time.perf_counter()
-    score = (await asyncio.to_thread(ctx.scorer.score, [(bundle, pending.caption or "")]))[0]
+    score = (await in_media_pool(ctx, ctx.scorer.score, [(bundle, pending.caption or "")]))[0]
     seconds = {**pending.seconds, "evaluate": round(time.perf_counter() - start, 4)}
     done = pending.model_copy(update={"score": score, "seconds": seconds})
     rounds = [*(state.get("rounds") or []), done]
@@ -91,7 +91,7 @@ async def evaluate_caption(
     return Command(update={"rounds": [done], "pending": None}, goto=goto)
 
 
-def build_feedback(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, Any]:
+async def build_feedback(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Write the next round's request: the previous steps, their score and the weakest modality."""
     sample = sample_of(state)
     last: Round = state["rounds"][-1]
@@ -102,15 +102,16 @@ def build_feedback(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str,
     return {"feedback": text}
 
 
-def select_best(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, Any]:
+async def select_best(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Pick r*: the highest-scoring round, the earliest on ties; flag answer leakage."""
+    ctx = await loop_context(runtime.context)
     sample = sample_of(state)
     rounds: list[Round] = state["rounds"]
     best = routing.best_round(rounds)
     r_star = rounds[best].reasoning.steps
     result = LoopResult(
         best_round=best + 1, r_star=r_star, score=rounds[best].value,
-        stop_reason=routing.stop_reason(rounds, runtime.context.settings.loop.tau), rounds_run=len(rounds),
+        stop_reason=routing.stop_reason(rounds, ctx.settings.loop.tau), rounds_run=len(rounds),
         leakage=Leakage(**find_leakage(r_star, sample.answer, sample.choices)),
     )  # fmt: skip
     return {"result": result}

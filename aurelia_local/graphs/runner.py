@@ -13,6 +13,7 @@ from aurelia_local.core.config import Settings, config_hash, stamp
 from aurelia_local.core.datasets import Sample
 from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.records import ErrorRecord, LoopResult, Round, SampleMedia, TraceRecord
+from aurelia_local.graphs.context import LoopContext
 
 LOOP_ROLES = ["generator", "summarizer"]
 AVRT_ROLES = ["vision_teacher", "audio_teacher", "merger"]
@@ -55,24 +56,39 @@ def loop_versions(settings: Settings) -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def open_loop(settings: Settings):
-    """Yield a ``LoopContext`` with the profile's engines and scorer (loaded once)."""
+async def build_loop_context(settings: Settings, pool) -> LoopContext:
+    """A ``LoopContext`` on engines from ``pool`` (``engines.factory.EnginePool``) and a new scorer."""
     from aurelia_local.core.model_files import require_models
-    from aurelia_local.engines.factory import SyncBridge, open_agent_engines
+    from aurelia_local.engines.factory import open_agent_engines
+    from aurelia_local.engines.protocol import BlockingEngine
     from aurelia_local.engines.scorers import build_scorer
     from aurelia_local.graphs.context import LoopContext
+    from aurelia_local.graphs.serving import media_pool
 
     require_models(settings, [r for r in scorer_roles(settings) if r != "judge"])
     judge = "judge" in scorer_roles(settings)
     roles = agent_roles(settings) + (["judge"] if judge else [])
-    async with open_agent_engines(settings, roles) as engines:
-        bridge = SyncBridge(engines["judge"], asyncio.get_running_loop()) if judge else None
+    async with open_agent_engines(settings, roles, pool) as engines:
+        # the judge scorer runs in a worker thread and sends its requests to this event loop
+        bridge = BlockingEngine(engines["judge"], asyncio.get_running_loop()) if judge else None
         scorer = await asyncio.to_thread(build_scorer, settings, bridge)
         teachers = {role: engines[role] for role in AVRT_ROLES if role in engines}
-        yield LoopContext(
-            settings, engines["generator"], engines["summarizer"], scorer, loop_models(settings), **teachers
-        )
+        return LoopContext(
+            settings, engines["generator"], engines["summarizer"], scorer, loop_models(settings),
+            media_pool=media_pool(settings), **teachers,
+        )  # fmt: skip
+
+
+@asynccontextmanager
+async def open_loop(settings: Settings):
+    """Yield a ``LoopContext`` with the profile's engines and scorer; close the engines afterwards."""
+    from aurelia_local.engines.factory import EnginePool
+
+    pool = EnginePool()
+    try:
+        yield await build_loop_context(settings, pool)
+    finally:
+        await pool.aclose()
 
 
 def checkpoint_serde():

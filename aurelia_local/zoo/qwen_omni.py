@@ -8,6 +8,7 @@ from typing import Literal
 from aurelia_local.core.config import Settings, model_folder
 from aurelia_local.core.errors import ConfigError, ModelMissingError
 from aurelia_local.core.model_files import missing_files
+from aurelia_local.engines.protocol import generate_blocking
 from aurelia_local.engines.request import bundle_inputs, question_request
 from aurelia_local.zoo.base import TargetRequest
 from aurelia_local.zoo.cards import ModelCard
@@ -37,9 +38,9 @@ class QwenOmniAdapter:
                 f"zoo model {card.key}: no usable weights in {path} (missing {', '.join(missing)}); "
                 + ("run `aurelia models build-tiny`" if card.tiny else f"download {card.hub_id} there")
             )
-        from aurelia_local.engines.factory import load_model
+        from aurelia_local.engines.factory import build_engine
 
-        self.engine = load_model(path, ref, settings, backend)
+        self.engine = build_engine(path, ref, settings, backend, role="target")
 
     def answer(self, requests: list[TargetRequest]):
         """Answer every request; vLLM batches them, transformers runs them one by one.
@@ -58,7 +59,7 @@ class QwenOmniAdapter:
                 audio_in_video=self.card.audio_in_video and inputs.audio_in_video and r.video and r.audio,
             )
             built.append(question_request(r.text, inputs))
-        return self.engine.generate(built, self.sampling)
+        return generate_blocking(self.engine, built, self.sampling)
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""

@@ -44,7 +44,7 @@ def test_a_passing_score_stops_after_one_round(loop_ctx, daily_omni_clip):
 def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
     ctx = with_loop(loop_ctx, tau=1)
     engine = ctx.generator
-    before = len(engine.batch_sizes)
+    engine.activity.peak = 0
 
     async def main():
         graph = compile_loop()
@@ -52,7 +52,36 @@ def test_concurrent_samples_share_engine_batches(loop_ctx, daily_omni_clip):
 
     records = asyncio.run(main())
     assert [r.id for r in records] == ["s0", "s1", "s2", "s3"]
-    assert max(engine.batch_sizes[before:]) >= 2  # requests of different samples went out together
+    assert engine.activity.peak >= 2  # requests of different samples were in the engine together
+
+
+def test_a_request_joins_the_running_batch_and_finishes_first(summarizer_vllm, smoke):
+    """Continuous batching: a short request sent while a long one runs never waits for it to end."""
+    from aurelia_local.core.messages import user_turn
+    from aurelia_local.engines.request import AVInputs, EngineRequest, OmniRequest
+
+    engine = summarizer_vllm
+    request = OmniRequest(user_turn("Describe the scene."), AVInputs(None, None))
+    long = EngineRequest(request, smoke.sampling.model_copy(update={"max_tokens": 400}))
+    short = EngineRequest(request, smoke.sampling.model_copy(update={"max_tokens": 2}))
+    order = []
+
+    async def timed(item, name):
+        out = (await engine.generate([item]))[0]
+        order.append(name)
+        return out
+
+    async def main():
+        started = engine.activity.requests
+        first = asyncio.create_task(timed(long, "long"))
+        while engine.activity.requests == started:  # the long request is in the engine
+            await asyncio.sleep(0.005)
+        second = await timed(short, "short")
+        return await first, second
+
+    first, second = asyncio.run(main())
+    assert first.finish_reason == "length" and len(first.token_ids) == 400
+    assert len(second.token_ids) == 2 and order == ["short", "long"]
 
 
 def _manifest(tmp_path, clip):

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from aurelia_local.engines.protocol import generate_blocking
 from aurelia_local.engines.request import AVInputs, load_av_inputs, question_request
 
 pytestmark = pytest.mark.engine
@@ -38,9 +39,9 @@ def wav_inputs(smoke, daily_omni_clip, daily_omni_wav):
 
 @pytest.fixture(scope="session")
 def qwen2_5_hf(smoke):
-    from aurelia_local.engines.hf_omni import HfOmni
+    from aurelia_local.engines.factory import build_engine
 
-    return HfOmni(smoke.model_path("generator"), smoke.models["generator"], smoke.media)
+    return build_engine(smoke.model_path("generator"), smoke.models["generator"], smoke, "hf")
 
 
 def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
@@ -48,8 +49,8 @@ def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
 ):
     assert av_inputs.audio_in_video and av_inputs.frames.shape[0] == smoke.media.num_frames
     request = question_request(QUESTION, av_inputs)
-    v = qwen2_5_vllm.generate([request], smoke.sampling)[0]
-    h = qwen2_5_hf.generate([request], smoke.sampling)[0]
+    v = generate_blocking(qwen2_5_vllm, [request], smoke.sampling)[0]
+    h = generate_blocking(qwen2_5_hf, [request], smoke.sampling)[0]
     # 30 s of audio at 25 tokens/s; 4 frames -> 2 temporal grids of video tokens
     assert v.media_tokens["audio"] == 750 and v.media_tokens["video"] > 0
     assert v.media_tokens == h.media_tokens and v.prompt_tokens == h.prompt_tokens
@@ -58,14 +59,12 @@ def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
 
 
 def test_vllm_prompt_interleaves_audio_inside_the_video_block(qwen2_5_vllm, av_inputs, smoke):
-    from aurelia_local.engines.omni import vllm_prompt
-
-    prompt = vllm_prompt(qwen2_5_vllm.processor, question_request(QUESTION, av_inputs), smoke.media)
+    request = question_request(QUESTION, av_inputs)
+    prompt = qwen2_5_vllm.family.vllm_prompt(qwen2_5_vllm.processor, request, smoke.media)
     assert prompt["mm_processor_kwargs"]["use_audio_in_video"] is True
     assert set(prompt["multi_modal_data"]) == {"video", "audio"}
-    out = qwen2_5_vllm.llm.generate([prompt], use_tqdm=False)[0]
+    ids = generate_blocking(qwen2_5_vllm, [request], smoke.sampling)[0].prompt_token_ids
     tok = qwen2_5_vllm.processor.tokenizer
-    ids = out.prompt_token_ids
     conv = tok.convert_tokens_to_ids
     v0, a0 = ids.index(conv("<|vision_bos|>")), ids.index(conv("<|audio_bos|>"))
     a1, v1 = ids.index(conv("<|audio_eos|>")), ids.index(conv("<|vision_eos|>"))
@@ -80,9 +79,9 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(
 ):
     variants = _variants(av_inputs, wav_inputs)
     requests = [question_request(QUESTION, inputs) for inputs in variants.values()]
-    batched = qwen2_5_vllm.generate(requests, smoke.sampling)  # one engine call, batched
+    batched = generate_blocking(qwen2_5_vllm, requests, smoke.sampling)  # concurrent, batched
     for name, request, v in zip(variants, requests, batched, strict=True):
-        h = qwen2_5_hf.generate([request], smoke.sampling)[0]
+        h = generate_blocking(qwen2_5_hf, [request], smoke.sampling)[0]
         assert v.token_ids == h.token_ids, name
         assert v.prompt_tokens == h.prompt_tokens, name
     by_name = dict(zip(variants, batched, strict=True))
@@ -94,8 +93,9 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(
 QWEN3_VLLM = """
 import json, sys
 from pathlib import Path
-from aurelia_local.engines.vllm_local import VllmLocal
 from aurelia_local.core.config import ModelRef, load_settings
+from aurelia_local.engines.factory import build_engine
+from aurelia_local.engines.protocol import generate_blocking
 from aurelia_local.engines.request import load_av_inputs, question_request
 
 if __name__ == "__main__":
@@ -103,7 +103,7 @@ if __name__ == "__main__":
     s = load_settings("smoke", overrides=[f"models_dir={models}"], environ={})
     ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
     request = question_request(question, load_av_inputs(Path(clip), None, s.media))
-    g = VllmLocal(s.models_dir / ref.folder, ref, s.engine, s.media).generate([request], s.sampling)[0]
+    g = generate_blocking(build_engine(s.models_dir / ref.folder, ref, s), [request], s.sampling)[0]
     print("RESULT " + g.model_dump_json())
 """
 
@@ -113,7 +113,7 @@ def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs,
     # (MoE needs an expert-parallel group), so the Qwen3 engine runs in its own process.
     from aurelia_local.core.config import ModelRef
     from aurelia_local.core.types import Generation
-    from aurelia_local.engines.hf_omni import HfOmni
+    from aurelia_local.engines.factory import build_engine
 
     script = tmp_path / "qwen3_vllm.py"
     script.write_text(QWEN3_VLLM)
@@ -127,7 +127,9 @@ def test_qwen3_omni_moe_generates_in_both_backends(models_dir, smoke, av_inputs,
     v = Generation.model_validate_json(line[len("RESULT ") :])
     ref = ModelRef(kind="qwen3_omni_moe", folder="tiny/qwen3_omni_moe", tiny=True, dtype="float32")
     request = question_request(QUESTION, av_inputs)
-    h = HfOmni(models_dir / ref.folder, ref, smoke.media).generate([request], smoke.sampling)[0]
+    h = generate_blocking(build_engine(models_dir / ref.folder, ref, smoke, "hf"), [request], smoke.sampling)[
+        0
+    ]
     assert h.media_tokens["audio"] > 0 and h.media_tokens["video"] > 0
     assert v.media_tokens == h.media_tokens
     assert v.token_ids == h.token_ids

@@ -132,7 +132,7 @@ def test_omni_templates_render_media_placeholders(models_dir, kind):
     from transformers import AutoProcessor
 
     from aurelia_local.core.messages import user_turn
-    from aurelia_local.engines.omni import family
+    from aurelia_local.engines.families import family
 
     proc = AutoProcessor.from_pretrained(models_dir / "tiny" / kind, local_files_only=True)
     conv = [m.to_hf() for m in user_turn("Q?", video=True, audio=True)]

@@ -25,7 +25,7 @@ def test_execution_settings_leave_the_config_hash_alone():
     base = config_hash(_settings())
     execution = (
         "loop.concurrency=3", "engine.request_timeout_s=5", "engine.max_retries=0",
-        "engine.batch_window_s=0.5", "engine.servers.generator=[http://127.0.0.1:9/v1]",
+        "engine.core_placement=own_process", "engine.servers.generator=[http://127.0.0.1:9/v1]",
         "engine.mm_cache_gib=2", "models_dir=/elsewhere", "engine.max_num_seqs=2",
     )  # fmt: skip
     for item in execution:

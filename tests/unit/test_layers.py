@@ -97,6 +97,7 @@ def test_the_checker_catches_a_lazy_upward_import(tmp_path, monkeypatch):
 # Registry entries name code by dotted path; the module that resolves them must be allowed to import it.
 RESOLVERS = {
     ("FAMILIES", "adapter"): "aurelia_local.zoo.cards",
+    ("FAMILIES", "plugin"): "aurelia_local.engines.families",
     ("SCORERS", "class_path"): "aurelia_local.engines.scorers",
     ("BENCHMARKS", "loader"): "aurelia_local.app.eval.runner",
 }

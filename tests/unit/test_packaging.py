@@ -36,9 +36,7 @@ def test_every_package_folder_is_installed():
 
     conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = set(find_packages(str(REPO), include=conf["packages"]["find"]["include"]))
-    with_code = {
-        ".".join(f.parent.relative_to(REPO).parts) for f in (REPO / "aurelia_local").rglob("*.py")
-    }
+    with_code = {".".join(f.parent.relative_to(REPO).parts) for f in (REPO / "aurelia_local").rglob("*.py")}
     assert with_code == found  # a folder of modules without __init__.py would be left out
     for package, patterns in conf["package-data"].items():
         folder = REPO.joinpath(*package.split("."))

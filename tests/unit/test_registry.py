@@ -95,7 +95,7 @@ def test_model_files_come_from_the_family_entry(tmp_path):
 def test_omni_family_and_arm_modalities_read_the_registry():
     from aurelia_local.core.injection import ARMS as ARM_KEYS
     from aurelia_local.core.injection import REASONING_ARMS, arm_modalities
-    from aurelia_local.engines.omni import family, is_omni
+    from aurelia_local.engines.families import family, is_omni
 
     assert family("qwen3_omni_moe").audio_token == "<|audio_pad|>" and is_omni("qwen2_5_omni")
     assert not is_omni("clap") and not is_omni("nope")

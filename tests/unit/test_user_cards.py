@@ -126,9 +126,11 @@ class _Recorder:
     def __init__(self):
         self.requests = []
 
-    def generate(self, requests, sampling):
-        self.requests += requests
-        return [r.inputs for r in requests]
+    model_id = "recorder"
+
+    async def generate(self, items):
+        self.requests += [i.request for i in items]
+        return [i.request.inputs for i in items]
 
 
 def _bundle():
