@@ -2,7 +2,8 @@
 # Set up aurelia-local from nothing: Debian ffmpeg, a Python 3.11 virtual environment in .venv,
 # the locked dependency set for this machine (CPU or CUDA), and the package itself (editable).
 #
-# Usage: scripts/setup.sh [cpu|cuda]     (default: cuda when nvidia-smi finds a GPU, else cpu)
+# Usage: scripts/setup.sh [cpu|cuda|dev]  (default: cuda when nvidia-smi finds a GPU, else cpu;
+#        dev: the CPU set plus the test tools, requirements/cpu-dev.lock, used by scripts/test.sh)
 # Environment: AURELIA_VENV (default .venv), AURELIA_PYTHON (default python3.11).
 # Idempotent: a second run only installs what changed in the lock.
 set -euo pipefail
@@ -38,6 +39,8 @@ export UV_PYTHON="$VENV/bin/python"
 # uv reads no pip configuration: a local torch "+cpu" wheel in pip's find-links is never picked.
 if [ "$TARGET" = cpu ]; then
   "$UV" pip install -q -r requirements/cpu.lock --override requirements/cpu-overrides.txt
+elif [ "$TARGET" = dev ]; then
+  "$UV" pip install -q -r requirements/cpu-dev.lock --override requirements/dev-overrides.txt
 else
   "$UV" pip install -q -r requirements/gpu.lock
 fi

@@ -190,6 +190,10 @@ class DataConfig(_Strict):
         default=True,
         description="Manifest media paths must stay inside the manifest's folder.",
     )
+    serve_root: Path | None = Field(
+        default=None, description="Samples posted to LangGraph's server (langgraph dev) must have their "
+        "media inside this folder; unset: posted samples are refused.",
+    )  # fmt: skip
 
 
 class ZooConfig(_Strict):

@@ -19,7 +19,7 @@ from aurelia_local.core.records import Leakage, LoopResult, Round, SampleMedia
 from aurelia_local.graphs import prompts, routing
 from aurelia_local.graphs.agents import ask_avrt, ask_generator, ask_summarizer, token_counts
 from aurelia_local.graphs.context import LoopContext, ServedContext
-from aurelia_local.graphs.serving import in_media_pool, loop_context
+from aurelia_local.graphs.serving import check_posted_sample, in_media_pool, loop_context
 from aurelia_local.graphs.state import LoopState, sample_of
 
 
@@ -38,6 +38,8 @@ async def _transcript(bundle: MediaBundle, ctx: LoopContext):
 async def generate_reasoning(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Ask the omni generator (or AVRT's teachers, in round one) for the round's reasoning."""
     ctx = await loop_context(runtime.context)
+    if not isinstance(runtime.context, LoopContext):  # posted over HTTP: its media must be confined
+        check_posted_sample(sample_of(state), ctx.settings)
     sample, bundle = await _bundle(state, ctx)
     rounds = state.get("rounds") or []
     if not rounds and ctx.settings.loop.generator == "avrt":

@@ -58,6 +58,7 @@ def loop_versions(settings: Settings) -> dict[str, Any]:
 
 async def build_loop_context(settings: Settings, pool) -> LoopContext:
     """A ``LoopContext`` on engines from ``pool`` (``engines.factory.EnginePool``) and a new scorer."""
+    from aurelia_local.core.media.bundle import keep_bundles
     from aurelia_local.core.model_files import require_models
     from aurelia_local.engines.factory import open_agent_engines
     from aurelia_local.engines.protocol import BlockingEngine
@@ -66,6 +67,7 @@ async def build_loop_context(settings: Settings, pool) -> LoopContext:
     from aurelia_local.graphs.serving import media_pool
 
     require_models(settings, [r for r in scorer_roles(settings) if r != "judge"])
+    keep_bundles(settings.loop.concurrency)
     judge = "judge" in scorer_roles(settings)
     roles = agent_roles(settings) + (["judge"] if judge else [])
     async with open_agent_engines(settings, roles, pool) as engines:

@@ -47,7 +47,7 @@ def served_overrides(overrides: list[str]) -> list[str]:
         key = str(item).partition("=")[0].strip()
         if not key.startswith(SERVED_OVERRIDES):
             raise ConfigError(
-                f"context override {item!r}: a posted run may change only {', '.join(SERVED_OVERRIDES)}* "
+                f"context override {item!r}: a posted run may change only {', '.join(p + '*' for p in SERVED_OVERRIDES)} "
                 "settings; models, servers, trust_remote_code and data confinement belong to the server's "
                 "own configuration (AURELIA_CONFIG or AURELIA_* variables)"
             )
@@ -74,6 +74,22 @@ async def loop_context(context: Any) -> LoopContext:
             settings = load_settings(served.profile, overrides=list(key[1]))
             _RESOLVED[key] = await build_loop_context(settings, POOL)
     return _RESOLVED[key]
+
+
+def check_posted_sample(sample, settings: Settings) -> None:
+    """Refuse a posted sample whose media lies outside ``data.serve_root`` (or any, when it is unset)."""
+    import os
+
+    root = settings.data.serve_root
+    if root is None:
+        raise ConfigError(
+            "this server takes no posted samples: set data.serve_root (AURELIA_DATA__SERVE_ROOT) in its "
+            "own configuration to the folder their media lie in"
+        )
+    base = os.path.realpath(root)
+    for path in (sample.video, sample.audio):
+        if path is not None and not os.path.realpath(path).startswith(base + os.sep):
+            raise ConfigError(f"sample {sample.id}: {path} lies outside data.serve_root ({root})")
 
 
 async def in_media_pool(ctx: LoopContext, fn, *args):

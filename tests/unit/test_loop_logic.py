@@ -176,3 +176,29 @@ def test_music_avqa_records_fill_placeholders_and_keep_open_answers(daily_omni_c
     bad = tmp_path / "bad.json"
     bad.write_text('[{"video_id": "1", "question_id": 2, "type": "not json", "question_content": "Q"}]')
     assert isinstance(next(iter_music_avqa(bad, tmp_path)), SampleError)
+
+
+def test_posted_runs_change_only_loop_and_sampling_settings(tmp_path):
+
+    from aurelia_local.core.config import load_settings
+    from aurelia_local.core.datasets import Sample
+    from aurelia_local.core.errors import ConfigError
+    from aurelia_local.graphs.serving import check_posted_sample, served_overrides
+
+    assert served_overrides(["loop.tau=3", "sampling.seed=2"]) == ["loop.tau=3", "sampling.seed=2"]
+    for item in ("models_dir=/x", "models.generator.trust_remote_code=true", "engine.servers.generator=[]",
+                 "data.confine_to_root=false", "data.serve_root=/"):  # fmt: skip
+        with pytest.raises(ConfigError, match="a posted run may change only"):
+            served_overrides([item])
+    inside = tmp_path / "data" / "a.mp4"
+    sample = Sample(id="p", question="q", video=inside)
+    settings = load_settings("smoke", environ={})
+    with pytest.raises(ConfigError, match="takes no posted samples"):
+        check_posted_sample(sample, settings)
+    settings = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"serve_root": inside.parent})}
+    )
+    check_posted_sample(sample, settings)
+    outside = Sample(id="p", question="q", video=tmp_path / "b.mp4")
+    with pytest.raises(ConfigError, match="outside data.serve_root"):
+        check_posted_sample(outside, settings)

@@ -37,7 +37,7 @@ SILENCE_PEAK = 1e-4  # peak amplitude below which a track counts as silent
 _CACHE: OrderedDict[str, MediaBundle] = OrderedDict()
 _LOCK = threading.Lock()
 _KEY_LOCKS: dict[str, threading.Lock] = {}
-CACHE_SIZE = 32
+CACHE_SIZE = 32  # at least; ``keep_bundles`` raises it to the samples a run has in flight
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +141,17 @@ def _uniform_frames(
     # decode time, memory and the processor's own resize.
     frames = read_frames(video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
     return frames, tuple(i / info.fps for i in idx)
+
+
+def keep_bundles(in_flight: int) -> None:
+    """Keep at least the bundles of ``in_flight`` samples in the cache.
+
+    Every node of a sample's loop reads its bundle; one evicted while its sample still runs would be
+    decoded again.
+    """
+    global CACHE_SIZE
+    with _LOCK:
+        CACHE_SIZE = max(CACHE_SIZE, in_flight + 8)
 
 
 def clear_bundle_cache() -> None:
