@@ -43,11 +43,12 @@ def media_pool(settings: Settings) -> ThreadPoolExecutor:
 
 def served_overrides(overrides: list[str]) -> list[str]:
     """``overrides`` if each changes only what a posted run may change, else ``ConfigError``."""
+    allowed = ", ".join(p + "*" for p in SERVED_OVERRIDES)
     for item in overrides:
         key = str(item).partition("=")[0].strip()
         if not key.startswith(SERVED_OVERRIDES):
             raise ConfigError(
-                f"context override {item!r}: a posted run may change only {', '.join(p + '*' for p in SERVED_OVERRIDES)} "
+                f"context override {item!r}: a posted run may change only {allowed} "
                 "settings; models, servers, trust_remote_code and data confinement belong to the server's "
                 "own configuration (AURELIA_CONFIG or AURELIA_* variables)"
             )
