@@ -9,6 +9,7 @@ loop started by a request reuses them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -95,14 +96,17 @@ async def open_agent_engines(settings: Settings, roles: list[str], pool: EngineP
     """Yield ``{role: engine}`` for ``roles``; close them afterwards unless they come from ``pool``."""
     from aurelia_local.core.model_files import require_models
 
-    if settings.engine.backend == "vllm_local":
+    local = settings.engine.backend == "vllm_local"
+    if local:
         require_models(settings, roles)
     own = pool is None
     pool = pool or EnginePool()
     engines: dict[str, Engine] = {}
     try:
         for role in roles:
-            engines[role] = pool.get(settings, role)  # vLLM starts in the calling (main) thread
+            # vLLM starts in the calling (main) thread; a server client is made off the event loop
+            get = pool.get(settings, role) if local else await asyncio.to_thread(pool.get, settings, role)
+            engines[role] = get
         yield engines
     finally:
         if own:

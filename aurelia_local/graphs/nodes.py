@@ -6,6 +6,7 @@ typed records (``Round``, ``LoopResult``, ``SampleMedia``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Literal
 
@@ -39,7 +40,7 @@ async def generate_reasoning(state: LoopState, runtime: Runtime[ServedContext]) 
     """Ask the omni generator (or AVRT's teachers, in round one) for the round's reasoning."""
     ctx = await loop_context(runtime.context)
     if not isinstance(runtime.context, LoopContext):  # posted over HTTP: its media must be confined
-        check_posted_sample(sample_of(state), ctx.settings)
+        await asyncio.to_thread(check_posted_sample, sample_of(state), ctx.settings)
     sample, bundle = await _bundle(state, ctx)
     rounds = state.get("rounds") or []
     if not rounds and ctx.settings.loop.generator == "avrt":

@@ -66,7 +66,7 @@ async def build_loop_context(settings: Settings, pool) -> LoopContext:
     from aurelia_local.graphs.context import LoopContext
     from aurelia_local.graphs.serving import media_pool
 
-    require_models(settings, [r for r in scorer_roles(settings) if r != "judge"])
+    await asyncio.to_thread(require_models, settings, [r for r in scorer_roles(settings) if r != "judge"])
     keep_bundles(settings.loop.concurrency)
     judge = "judge" in scorer_roles(settings)
     roles = agent_roles(settings) + (["judge"] if judge else [])

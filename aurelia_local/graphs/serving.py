@@ -72,7 +72,8 @@ async def loop_context(context: Any) -> LoopContext:
             from aurelia_local.engines.factory import POOL
             from aurelia_local.graphs.runner import build_loop_context
 
-            settings = load_settings(served.profile, overrides=list(key[1]))
+            # file reads and stats stay off the server's event loop (LangGraph's server refuses them)
+            settings = await asyncio.to_thread(load_settings, served.profile, None, list(key[1]))
             _RESOLVED[key] = await build_loop_context(settings, POOL)
     return _RESOLVED[key]
 

@@ -72,14 +72,16 @@ def test_a_caption_that_is_a_distractor_scores_no_better_than_the_bank(grounding
 
 @pytest.mark.engine
 def test_judge_and_hybrid_score_through_vllm(smoke, qwen2_5_vllm, bundle, grounding):
-    judge = build_scorer(_with_scorer(smoke, "judge"), qwen2_5_vllm)
+    from aurelia_local.engines.protocol import BlockingEngine
+
+    judge = build_scorer(_with_scorer(smoke, "judge"), BlockingEngine(qwen2_5_vllm))
     scores = judge.score([(bundle, c) for c in CAPTIONS])
     for s in scores[:2]:
         assert s.scorer == "judge" and 1 <= s.value <= 10 and s.sub_scores == {"judge": s.value}
     assert scores[2].value == 1
     assert judge.score([(bundle, c) for c in CAPTIONS]) == scores  # greedy: same inputs, same scores
 
-    hybrid = build_scorer(_with_scorer(smoke, "hybrid"), qwen2_5_vllm)
+    hybrid = build_scorer(_with_scorer(smoke, "hybrid"), BlockingEngine(qwen2_5_vllm))
     mixed = hybrid.score([(bundle, CAPTIONS[0])])[0]
     g, j = grounding.score([(bundle, CAPTIONS[0])])[0], scores[0]
     assert mixed.sub_scores == g.sub_scores | j.sub_scores
