@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -48,18 +49,14 @@ def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engin
     return build_engine(settings.model_path(role), ref, settings, backend, role)
 
 
-def _engine_key(settings: Settings, role: str) -> str:
-    if settings.engine.backend == "vllm_server":
-        return f"server:{role}"
-    return str(settings.model_path(role))
-
-
-def _build_for_role(settings: Settings, role: str) -> Engine:
+def _for_role(settings: Settings, role: str) -> tuple[str, Callable[[], Engine]]:
+    """What identifies ``role``'s engine (its server role, else its model folder), and how to build it."""
     if settings.engine.backend == "vllm_server":
         from aurelia_local.engines.server import ServerEngine
 
-        return ServerEngine(role, settings)
-    return build_engine(settings.model_path(role), settings.models[role], settings, role=role)
+        return f"server:{role}", lambda: ServerEngine(role, settings)
+    path = settings.model_path(role)
+    return str(path), lambda: build_engine(path, settings.models[role], settings, role=role)
 
 
 class EnginePool:
@@ -75,10 +72,11 @@ class EnginePool:
 
     def get(self, settings: Settings, role: str) -> Engine:
         """The engine for ``role`` under ``settings``, started on first use."""
-        key = f"{_engine_key(settings, role)}|{settings.engine.model_dump_json()}"
+        serves, build = _for_role(settings, role)
+        key = f"{serves}|{settings.engine.model_dump_json()}"
         with self._lock:
             if key not in self._engines:
-                self._engines[key] = _build_for_role(settings, role)
+                self._engines[key] = build()
             return self._engines[key]
 
     async def aclose(self) -> None:
@@ -105,8 +103,9 @@ async def open_agent_engines(settings: Settings, roles: list[str], pool: EngineP
     try:
         for role in roles:
             # vLLM starts in the calling (main) thread; a server client is made off the event loop
-            get = pool.get(settings, role) if local else await asyncio.to_thread(pool.get, settings, role)
-            engines[role] = get
+            engines[role] = (
+                pool.get(settings, role) if local else await asyncio.to_thread(pool.get, settings, role)
+            )
         yield engines
     finally:
         if own:

@@ -13,8 +13,8 @@ engine core runs is ``engine.core_placement``:
 - ``auto`` (the default): on CUDA every engine gets its own process, as vLLM's ``AsyncLLM`` does:
   a GPU step is short and launched from Python, so a GIL shared with media decoding and scoring
   would leave the GPU waiting, and a start-up of a few more seconds is small next to loading real
-  weights. On CPU the first engine stays in this process (measured faster end to end on 2 cores:
-  see ``scripts/bench_loop.py`` and the README) and later ones get their own.
+  weights. On CPU the first engine stays in this process (it starts in a few seconds) and later
+  ones get their own; ``scripts/bench_loop.py --placement`` compares the placements end to end.
 
 A single worker never spins: vLLM's multi-worker executor busy-waits on a shared-memory queue after
 every message (``SpinCondition.wait``, 1 s of ``sched_yield``), which took a whole core of a
@@ -255,7 +255,7 @@ class VllmEngine:
             from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
 
             _IN_PROCESS.remove(self)
-            self.engine = None
+            self.engine = None  # dropped before the distributed state it was built on
             cleanup_dist_env_and_memory()
         self.engine = None
         gc.collect()

@@ -39,10 +39,10 @@ async def _transcript(bundle: MediaBundle, ctx: LoopContext):
 async def generate_reasoning(state: LoopState, runtime: Runtime[ServedContext]) -> dict[str, Any]:
     """Ask the omni generator (or AVRT's teachers, in round one) for the round's reasoning."""
     ctx = await loop_context(runtime.context)
-    if not isinstance(runtime.context, LoopContext):  # posted over HTTP: its media must be confined
+    rounds = state.get("rounds") or []
+    if not rounds and not isinstance(runtime.context, LoopContext):  # posted: its media must be confined
         await asyncio.to_thread(check_posted_sample, sample_of(state), ctx.settings)
     sample, bundle = await _bundle(state, ctx)
-    rounds = state.get("rounds") or []
     if not rounds and ctx.settings.loop.generator == "avrt":
         speech = await _transcript(bundle, ctx)
         return {"pending": await ask_avrt(ctx, sample, bundle, speech.text if speech else None)}
