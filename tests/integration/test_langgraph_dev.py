@@ -35,7 +35,7 @@ def langgraph_server(server_config, daily_omni_clip, tmp_path_factory):
     env.update(
         AURELIA_CONFIG=str(server_config), AURELIA_DATA__SERVE_ROOT=str(daily_omni_clip.parents[2]),
         AURELIA_LOG_DIR=str(logs), PYTHONPATH=str(REPO / "tests" / "netguard"),
-        NETGUARD_LOG=str(logs / "netguard.log"), LANGSMITH_TRACING="false",
+        NETGUARD_LOG=str(logs / "netguard.log"),
     )  # fmt: skip
     langgraph = Path(sys.executable).with_name("langgraph")
     cmd = [str(langgraph), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
@@ -106,5 +106,7 @@ def test_langgraph_dev_runs_the_loop_on_a_posted_sample(langgraph_server, daily_
     refused = client.post(f"/threads/{thread2}/runs/wait", json=bad).json()
     assert refused["__error__"]["error"] == "ConfigError" and "rounds" not in refused
     assert "a posted run may change only loop.*, sampling.*" in (logs / "server.log").read_text()
-    # The guard blocks every non-loopback connect of the server process (langgraph-api tries one
-    # HTTPS connection at start-up; it fails here and the server runs on).
+    # langgraph.json turns off langgraph-api's start-up version check (an HTTPS request to PyPI):
+    # the server process made no connection beyond loopback.
+    guard_log = logs / "netguard.log"
+    assert not guard_log.exists(), guard_log.read_text()
