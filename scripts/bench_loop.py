@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace) -> dict:
     from aurelia_local.core.datasets import Sample
     from aurelia_local.core.media.bundle import clear_bundle_cache
     from aurelia_local.core.offline import enforce_offline
-    from aurelia_local.core.tiny.kit import build_kit
+    from aurelia_local.engines.tiny.kit import build_kit
     from aurelia_local.graphs.runner import open_loop
 
     enforce_offline()

@@ -92,7 +92,7 @@ def main() -> int:
     from aurelia_local.app.distill import distill
     from aurelia_local.core.config import load_settings
     from aurelia_local.core.offline import enforce_offline
-    from aurelia_local.core.tiny.kit import build_kit
+    from aurelia_local.engines.tiny.kit import build_kit
 
     enforce_offline()
     build_kit(args.models_dir)

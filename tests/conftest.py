@@ -46,7 +46,7 @@ def snapshot(request):
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The tiny kit, built once into a cache folder that later runs reuse (the build is idempotent)."""
-    from aurelia_local.core.tiny.kit import build_kit
+    from aurelia_local.engines.tiny.kit import build_kit
 
     root = Path(os.environ.get("AURELIA_TEST_MODELS", REPO / ".cache" / "test-models"))
     build_kit(root)

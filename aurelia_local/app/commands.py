@@ -65,7 +65,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_models_build_tiny(args: argparse.Namespace) -> int:
     """Build the tiny random-weight kit."""
-    from aurelia_local.core.tiny.kit import build_kit
+    from aurelia_local.engines.tiny.kit import build_kit
 
     directory = args.dir or _settings(args).models_dir
     total = 0

@@ -30,6 +30,7 @@ class ModelFamily(Entry):
     checkpoint_file: str | None = None  # a folder holding one checkpoint (``ModelRef.file`` overrides it)
     adapter: str | None = None  # dotted path of the zoo adapter class, for families that can be targets
     plugin: str | None = None  # dotted path of the engine-layer family class, for models an engine serves
+    tiny: str | None = None  # dotted path of its tiny-kit builder ``(folder, seed) -> None`` (engine layer)
 
     @computed_field
     @property
@@ -86,25 +87,30 @@ _OMNI_FILES = (
 )
 _QWEN_ADAPTER = "aurelia_local.zoo.qwen_omni:QwenOmniAdapter"
 _QWEN_PLUGIN = "aurelia_local.engines.families.qwen_omni:QwenOmni"
+_QWEN = "aurelia_local.engines.families.qwen_omni"
+_ENCODERS = "aurelia_local.engines.tiny.encoders"
 
 FAMILIES: Registry[ModelFamily] = Registry("model kind", [
     ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video + audio + text in, text out",
                 inputs=("video", "audio", "text"), model_class="Qwen2_5OmniForConditionalGeneration",
                 audio_token="<|AUDIO|>", video_token="<|VIDEO|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN),
+                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen2_5_omni"),
     ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video + audio + text in, text out",
                 inputs=("video", "audio", "text"), model_class="Qwen3OmniMoeForConditionalGeneration",
                 audio_token="<|audio_pad|>", video_token="<|video_pad|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN),
+                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen3_omni_moe"),
     ModelFamily(key="text_llm", summary="a chat text LLM (the summarizer and the AVRT merger)",
                 inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json")),
-                plugin="aurelia_local.engines.families.text_llm:TextLLM"),
+                plugin="aurelia_local.engines.families.text_llm:TextLLM",
+                tiny="aurelia_local.engines.families.text_llm:build_tiny"),
     ModelFamily(key="open_clip", summary="an open_clip image-text encoder (visual grounding)",
-                inputs=("video", "text"), required_files=(("open_clip_config.json",),)),
+                inputs=("video", "text"), required_files=(("open_clip_config.json",),),
+                tiny=f"{_ENCODERS}:build_open_clip"),
     ModelFamily(key="clap", summary="a CLAP audio-text encoder (audio grounding)", inputs=("audio", "text"),
-                required_files=(("config.json",), ("preprocessor_config.json", "processor_config.json"))),
+                required_files=(("config.json",), ("preprocessor_config.json", "processor_config.json")),
+                tiny=f"{_ENCODERS}:build_clap"),
     ModelFamily(key="whisper", summary="an openai-whisper checkpoint (speech transcripts)",
-                inputs=("audio",), checkpoint_file="model.pt"),
+                inputs=("audio",), checkpoint_file="model.pt", tiny=f"{_ENCODERS}:build_whisper"),
 ])  # fmt: skip
 
 SCORERS: Registry[ScorerEntry] = Registry("scorer", [

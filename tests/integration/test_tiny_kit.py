@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from aurelia_local.core.tiny.kit import KIT, MARKER, build_kit, build_one
+from aurelia_local.engines.tiny.kit import KIT, MARKER, build_kit, build_one
 
 
 def _tensors(folder: Path) -> dict[str, torch.Tensor]:

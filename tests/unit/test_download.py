@@ -3,7 +3,7 @@ import pytest
 from aurelia_local.app.download import NETWORK_NOTICE, download
 from aurelia_local.core.config import ROLES, load_settings
 from aurelia_local.core.errors import AureliaError, ConfigError
-from aurelia_local.core.tiny.kit import build_kit
+from aurelia_local.engines.tiny.kit import build_kit
 
 
 def test_tiny_roles_are_never_downloaded_and_the_network_need_is_said_first():

@@ -39,7 +39,7 @@ def _clap_tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from aurelia_local.core.tiny.tokenizer import CORPUS, VOCAB_SIZE
+    from aurelia_local.engines.tiny.tokenizer import CORPUS, VOCAB_SIZE
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -22,7 +22,7 @@ DEFAULT_SEED = 0
 
 @dataclass(frozen=True)
 class TinySpec:
-    """One model of the kit."""
+    """One model of the kit: a model kind whose registry entry names a tiny builder."""
 
     name: str
     folder: str
@@ -35,14 +35,13 @@ class TinySpec:
         return load(self.builder)
 
 
-KIT = (
-    TinySpec("qwen2_5_omni", "tiny/qwen2_5_omni", "aurelia_local.core.tiny.omni:build_qwen2_5_omni"),
-    TinySpec("qwen3_omni_moe", "tiny/qwen3_omni_moe", "aurelia_local.core.tiny.omni:build_qwen3_omni_moe"),
-    TinySpec("text_llm", "tiny/text_llm", "aurelia_local.core.tiny.text_llm:build_text_llm"),
-    TinySpec("open_clip", "tiny/open_clip", "aurelia_local.core.tiny.encoders:build_open_clip"),
-    TinySpec("clap", "tiny/clap", "aurelia_local.core.tiny.encoders:build_clap"),
-    TinySpec("whisper", "tiny/whisper", "aurelia_local.core.tiny.encoders:build_whisper"),
-)
+def _kit() -> tuple[TinySpec, ...]:
+    from aurelia_local.core.catalog import FAMILIES
+
+    return tuple(TinySpec(f.key, f"tiny/{f.key}", f.tiny) for f in FAMILIES.select(lambda f: f.tiny))
+
+
+KIT = _kit()
 
 
 @dataclass(frozen=True)
