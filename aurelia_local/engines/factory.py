@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 
 Backend = Literal["vllm", "hf"]
 
+# Every engine built in this process and not known to be closed. Held strongly: an engine dropped
+# without being closed still holds its memory (a stepping thread, an engine-core process).
+_BUILT: list[Engine] = []
+
+
+def _track(engine: Engine) -> Engine:
+    open_engines()
+    _BUILT.append(engine)
+    return engine
+
+
+def open_engines() -> list[Engine]:
+    """The engines built in this process that are not closed yet (what still holds model memory)."""
+    _BUILT[:] = [engine for engine in _BUILT if not engine.closed]
+    return list(_BUILT)
+
 
 def build_engine(
     path: Path, ref: ModelRef, settings: Settings, backend: Backend = "vllm", role: str | None = None
@@ -34,10 +50,10 @@ def build_engine(
         from aurelia_local.engines.vllm_engine import VllmEngine
 
         share = settings.engine.gpu_memory_shares.get(role) if role else None
-        return VllmEngine(path, ref, settings.engine, settings.media, settings.sampling.seed, share)
+        return _track(VllmEngine(path, ref, settings.engine, settings.media, settings.sampling.seed, share))
     from aurelia_local.engines.hf import HfEngine
 
-    return HfEngine(path, ref, settings.media)
+    return _track(HfEngine(path, ref, settings.media))
 
 
 def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engine:
@@ -54,7 +70,7 @@ def _for_role(settings: Settings, role: str) -> tuple[str, Callable[[], Engine]]
     if settings.engine.backend == "vllm_server":
         from aurelia_local.engines.server import ServerEngine
 
-        return f"server:{role}", lambda: ServerEngine(role, settings)
+        return f"server:{role}", lambda: _track(ServerEngine(role, settings))
     path = settings.model_path(role)
     return str(path), lambda: build_engine(path, settings.models[role], settings, role=role)
 

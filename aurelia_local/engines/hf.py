@@ -73,6 +73,11 @@ class HfEngine:
             finish_reason=finish,
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` has run (the model is dropped)."""
+        return self.model is None
+
     async def aclose(self) -> None:
         """Free the model's memory."""
         self.model = None

@@ -76,6 +76,11 @@ class Engine(Protocol):
     model_id: str
     activity: Activity
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` has run (the engine holds no model memory any more)."""
+        ...
+
     async def generate(self, items: list[EngineRequest]) -> list[Generation]:
         """Generations for ``items``, in order; each request joins the running batch on arrival."""
         ...

@@ -129,6 +129,11 @@ class ServerEngine:
             finish_reason=choice.get("finish_reason"),
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` has run (its HTTP client is closed)."""
+        return self._client.is_closed
+
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.aclose()

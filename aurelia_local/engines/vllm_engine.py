@@ -238,6 +238,11 @@ class VllmEngine:
             self._settle(list(self._pending), error)
 
     # -- closing -------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` has run to its end (the engine core is shut down, its memory freed)."""
+        return self._closing and self.engine is None
+
     async def aclose(self) -> None:
         """Stop stepping, shut the engine core down and free its memory."""
         await asyncio.to_thread(self.close)

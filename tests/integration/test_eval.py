@@ -153,6 +153,48 @@ def test_a_finished_eval_reruns_without_opening_any_engine(evaluated, daily_omni
     assert again.summary == results.summary and again.identity == results.identity
 
 
+def test_the_loops_engines_are_closed_before_a_target_loads(
+    evaluated, agent_servers, daily_omni_clip, tmp_path
+):
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.engines.factory import open_engines
+
+    _, _, targets, ctx = evaluated
+    engine = ctx.settings.engine.model_copy(
+        update={"backend": "vllm_server", "servers": {k: [v] for k, v in agent_servers.items()}}
+    )
+    settings = ctx.settings.model_copy(update={"engine": engine})
+    before = set(map(id, open_engines()))  # the test session's own engines stay open
+    during = []
+
+    def load():
+        during.append([e.model_id for e in open_engines() if id(e) not in before])
+        return targets["tiny_vllm"]
+
+    # no ctx: the eval opens the loop's engines (clients of the agent servers) for r* itself
+    run_eval(settings, "daily_omni", daily_omni_clip.parents[2], {"probe": load}, ["aurelia"],
+             tmp_path / "eval", limit=1, progress=False)  # fmt: skip
+    traces = read_records(tmp_path / "eval" / "reasoning" / "traces.jsonl")
+    assert [t["status"] for t in traces] == ["ok"]  # the loop ran on its own engines ...
+    assert during == [[]]  # ... and had closed every one of them when the target was loaded
+    assert [r["status"] for r in read_records(tmp_path / "eval" / "samples.jsonl")] == ["ok"]
+
+
+def test_an_engine_counts_as_open_from_its_build_until_it_is_closed(smoke, agent_servers):
+    import asyncio
+
+    from aurelia_local.engines.factory import EnginePool, open_engines
+
+    engine = smoke.engine.model_copy(
+        update={"backend": "vllm_server", "servers": {k: [v] for k, v in agent_servers.items()}}
+    )
+    pool = EnginePool()
+    client = pool.get(smoke.model_copy(update={"engine": engine}), "summarizer")
+    assert client in open_engines() and not client.closed
+    asyncio.run(pool.aclose())
+    assert client.closed and client not in open_engines()
+
+
 def test_the_eval_command_refuses_to_report_another_backends_rows(models_dir, daily_omni_clip, tmp_path):
     from conftest import run_cli
 
