@@ -3,7 +3,8 @@
 # the locked dependency set for this machine (CPU or CUDA), and the package itself (editable).
 #
 # Usage: scripts/setup.sh [cpu|cuda|dev]  (default: cuda when nvidia-smi finds a GPU, else cpu;
-#        dev: the CPU set plus the test tools, requirements/cpu-dev.lock, used by scripts/test.sh)
+#        dev: the CPU set plus the test tools, requirements/cpu-dev.lock, and Debian's chromium and
+#        chromium-driver for the browser tests; used by scripts/test.sh)
 # Environment: AURELIA_VENV (default .venv), AURELIA_PYTHON (default python3.11).
 # Idempotent: a second run only installs what changed in the lock.
 set -euo pipefail
@@ -20,6 +21,10 @@ fi
 need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v "$PY" >/dev/null 2>&1 || need_apt+=(python3.11 python3.11-venv)
+if [ "$TARGET" = dev ]; then  # the browser tests of `aurelia view`
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}; run: sudo apt-get install -y ${need_apt[*]}" >&2

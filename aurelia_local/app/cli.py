@@ -23,6 +23,7 @@ from aurelia_local.app.commands import (
     cmd_models_list,
     cmd_reason,
     cmd_score,
+    cmd_view,
 )  # fmt: skip
 from aurelia_local.app.listing import LISTS
 from aurelia_local.app.logs import quiet_logs, user_log_path, user_stderr
@@ -152,10 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("view", help="write a run folder's page: an offline static site (open index.html)")
+    p.add_argument("run", type=Path, help="the --out folder of aurelia distill or aurelia eval")
+    p.add_argument("--out", type=Path, help="the site's folder (default: RUN/view)")
+    p.add_argument("--no-media", action="store_true", help="no thumbnails or audio clips (faster)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
+    p.set_defaults(func=cmd_view)
     return parser
 
 
-_LIGHT_COMMANDS = {"config", "doctor", "list", "models list"}  # no log file: they import no library
+_LIGHT_COMMANDS = {"config", "doctor", "list", "models list", "view"}  # no log file: they import no library
 _FOLDER_OUT = {"distill", "eval"}  # --out is a folder: the log is OUT/aurelia.log
 
 

@@ -174,3 +174,16 @@ def _write_record(record, out: Path | None) -> None:
         data = record.model_dump(mode="json") if hasattr(record, "model_dump") else record
         out.write_text(json.dumps(data, indent=2, ensure_ascii=False))
         _out(f"record written to {out}")
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """Write the static page of a distill or eval run folder."""
+    from aurelia_local.app.view.site import build_site
+
+    site = build_site(args.run, args.out, media=not args.no_media, progress=not args.no_progress)
+    errors = f", {site.errors} with errors" if site.errors else ""
+    size = f"{site.size_bytes / 1e6:.1f} MB"
+    _out(f"view: {site.kind} run, {site.samples} samples{errors} -> {site.path} ({size})")
+    for problem in site.media_errors[:5]:
+        _out(f"view: media not written: {problem}")
+    return 0
