@@ -1,17 +1,21 @@
 """The one answer extractor: which option a model's output commits to, or None.
 
-Real outputs say "(B)", "B.", "**B**", "The answer is B", "Option B: ...", give the option's text
-alone, or put the answer in ``<answer>...</answer>`` after a ``<think>`` block. The extractor reads,
-in order: the ``<answer>`` block (else the text after the last ``</think>``), an explicit answer
-phrase, a leading option letter, option letters in option form, and finally the options' texts.
-When the output names two different options, or none, the result is None: no guessing.
+Real outputs say "(B)", "B.", "b", "( B )", "**B**", "The answer is B", "Option B: ...", "答案是B",
+``{"answer": "B"}``, give the option's text alone (also when the options carry "A. " prefixes), or
+put the answer in ``<answer>...</answer>`` after a ``<think>`` block. The extractor reads, in order:
+the ``<answer>`` block (else the text after the last ``</think>``), full-width characters folded
+(NFKC), an answer field of a JSON object, an explicit answer phrase (English or Chinese), a leading
+option letter, option letters in option form, and finally the options' texts. When the output names
+two different options ("A or B"), or none, the result is None: no guessing.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 
-from aurelia_local.core.text import letter, letters
+from aurelia_local.core.text import letter, letters, option_texts
 
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
@@ -41,19 +45,23 @@ def extract_choice(text: str, choices: list[str]) -> str | None:
     if not choices or not text:
         return None
     option_letters = letters(len(choices))
-    body = _MARKUP.sub("", _visible(text)).strip()
+    body = _MARKUP.sub("", unicodedata.normalize("NFKC", _visible(text))).strip()
     if not body:
         return None
+    field = _json_answer(body)
+    if field is not None:
+        return extract_choice(field, choices) if field != body else None
     cls = f"[{option_letters}]"
-    whole = re.fullmatch(rf"\(?({cls})\)?[.:)]?", body)
+    whole = re.fullmatch(rf"[(\[]?\s*({cls})\s*[)\]]?\s*[.:)]?", body, re.I)
     if whole:
-        return whole.group(1)
-    phrase = re.findall(
-        rf"(?:answer|option|choice)\s*(?:is|would be|:|-)?\s*(?:option\s*)?\(?({cls})\)?(?![\w'])", body, re.I
-    )
-    phrase = [p.upper() for p in phrase if p.upper() in option_letters]
+        return whole.group(1).upper()
+    alternatives = _alternatives(body, cls)  # "A or B": two options, no commitment to either
+    phrase = [p.upper() for p in _phrases(body, cls) if p.upper() in option_letters]
     if phrase:
-        return _one(phrase)
+        chosen = _one(phrase)
+        return chosen if chosen not in alternatives else None
+    if alternatives:
+        return None
     if len(set(_mentioned(body, cls))) > 1:
         return None  # names two options without an answer phrase: no commitment
     lead = re.match(rf"\(?({cls})(?:\)|[.:])(?:\s|$)", body)
@@ -63,13 +71,54 @@ def extract_choice(text: str, choices: list[str]) -> str | None:
     marked = [a or b for a, b in marked]
     if marked:
         return _one(marked)
-    return _by_text(body, choices)
+    return _by_text(body, option_texts(choices))
+
+
+_PHRASES = (
+    r"(?:answer|option|choice)\s*(?:is|would be|:|-)?\s*(?:option\s*)?[(\[]?\s*({cls})\s*[)\]]?(?![\w'])",
+    r"(?:答案|选项|选择|应选|选)\s*(?:应该是|应是|是|为|:)?\s*[(\[]?\s*({cls})(?![A-Za-z])",
+)
+
+
+def _phrases(body: str, cls: str) -> list[str]:
+    """Letters after an answer phrase; a lower-case one followed by a word is an article ("is a piano")."""
+    found = []
+    for pattern in _PHRASES:
+        for m in re.finditer(pattern.format(cls=cls), body, re.I):
+            if m.group(1).islower() and re.match(r"\s+\w", body[m.end() :]):
+                continue
+            found.append(m.group(1))
+    return found
+
+
+_ANSWER_KEYS = ("answer", "final_answer", "choice", "option", "答案")
+
+
+def _json_answer(body: str) -> str | None:
+    """The answer field of the last JSON object in ``body`` (parsed as data), if it has one."""
+    for candidate in reversed(re.findall(r"\{[^{}]*\}", body)):
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            for key in _ANSWER_KEYS:
+                value = data.get(key)
+                if isinstance(value, str | int) and str(value).strip():
+                    return str(value).strip()
+    return None
+
+
+def _alternatives(body: str, cls: str) -> set[str]:
+    """The option letters given as alternatives to each other ("A or B", "A/B", "A或B")."""
+    pairs = re.findall(rf"(?<![A-Za-z])\(?({cls})\)?\s*(?:or|或者|或|/)\s*\(?({cls})(?![A-Za-z])", body)
+    return {x for a, b in pairs if a != b for x in (a, b)}
 
 
 def _mentioned(body: str, cls: str) -> list[str]:
     """Capital option letters standing alone; "A" used as an article ("A man ...") does not count."""
     found = []
-    for m in re.finditer(rf"(?<![\w'])({cls})(?![\w'])", body):
+    for m in re.finditer(rf"(?<![A-Za-z0-9'])({cls})(?![A-Za-z0-9'])", body):
         after = body[m.end() :]
         article = re.match(r"\s+([a-z]+)", after)
         if m.group(1) == "A" and article and article.group(1) not in {"or", "and", "nor"}:

@@ -24,12 +24,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aurelia_local.core.errors import AureliaError
-from aurelia_local.core.text import letter_index
+from aurelia_local.core.text import letter_index, option_texts
 
 if TYPE_CHECKING:
     from aurelia_local.core.config import DataConfig
-
-_LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])[.):]\s+")
 
 
 class Sample(BaseModel):
@@ -75,11 +73,6 @@ class SampleError(BaseModel):
     id: str | None
     where: str
     error: str
-
-
-def strip_letter(choice: str) -> str:
-    """``"A. Guitar"`` -> ``"Guitar"`` (Daily-Omni prefixes its options with their letters)."""
-    return _LETTER_PREFIX.sub("", choice, count=1).strip()
 
 
 def iter_manifest(path: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
@@ -159,7 +152,7 @@ def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
             yield Sample(
                 id=f"{vid}-{counts[vid]}", question=rec["Question"],
                 video=root / "Videos" / vid / f"{vid}_video.mp4",
-                choices=[strip_letter(c) for c in rec["Choice"]], answer=rec.get("Answer"),
+                choices=option_texts(rec["Choice"]), answer=rec.get("Answer"),
                 category=rec.get("Type"), duration=rec.get("video_duration"), source="daily_omni",
             )  # fmt: skip
         except (KeyError, TypeError, ValidationError) as exc:

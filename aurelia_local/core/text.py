@@ -8,6 +8,7 @@ answer extraction and leakage all letter and number through here, so they cannot
 
 from __future__ import annotations
 
+import re
 import string
 
 from aurelia_local.core.errors import AureliaError
@@ -52,9 +53,30 @@ def letters(n: int) -> str:
     return "".join(letter(i) for i in range(n))
 
 
+_PREFIX = re.compile(r"\s*[(\[]?\s*([A-Z])\s*[.):\]]\s*")
+
+
+def option_text(choice: str, index: int) -> str:
+    """An option without its own letter prefix (``"B. a piano"`` at index 1 -> ``"a piano"``).
+
+    Benchmarks give options either way (Daily-Omni's ``Choice`` lists and WorldSense's
+    ``candidates`` carry ``"A. "``); only the option's own letter is taken off, so text that happens
+    to start with another capital ("C. elegans" as option A) is kept whole.
+    """
+    found = _PREFIX.match(choice)
+    if found and found.group(1) == letter(index) and choice[found.end() :].strip():
+        return choice[found.end() :].strip()
+    return choice.strip()
+
+
+def option_texts(choices: list[str]) -> list[str]:
+    """Every option without its letter prefix (see ``option_text``)."""
+    return [option_text(choice, i) for i, choice in enumerate(choices)]
+
+
 def lettered(choices: list[str]) -> list[str]:
-    """Each option prefixed with its letter: ``["A. first", "B. second"]``."""
-    return [f"{letter(i)}. {choice}" for i, choice in enumerate(choices)]
+    """Each option prefixed with its letter, once: ``["A. first", "B. second"]`` (prefixed or not)."""
+    return [f"{letter(i)}. {text}" for i, text in enumerate(option_texts(choices))]
 
 
 def options_block(choices: list[str]) -> str:

@@ -45,6 +45,26 @@ def distilled(loop_ctx, daily_omni_clip, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def avrt_run(loop_ctx, daily_omni_clip, tmp_path_factory):
+    """A distill run of one sample with AVRT's topology (teachers and merger on the tiny models)."""
+    import dataclasses
+
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.eval.runner import load_benchmark
+
+    root = daily_omni_clip.parents[2]
+    loop = loop_ctx.settings.loop.model_copy(update={"generator": "avrt", "max_rounds": 1})
+    ctx = dataclasses.replace(
+        loop_ctx, settings=loop_ctx.settings.model_copy(update={"loop": loop}),
+        vision_teacher=loop_ctx.generator, audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("avrt")
+    distill(ctx.settings, load_benchmark("daily_omni", root, ctx.settings)[:1], out, progress=False, ctx=ctx,
+            data_root=root)  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
 def distill_site(distilled, tmp_path_factory):
     from aurelia_local.app.view.site import build_site
 
@@ -150,6 +170,23 @@ def test_the_distill_page_shows_every_record_as_it_is(distilled, distill_site, b
 
     pixels = np.asarray(Image.open(BytesIO(shot)).convert("L"), dtype=float)
     assert pixels.std() > 10 and len(np.unique(pixels)) > 50  # text, frames and controls, not a blank page
+
+
+def test_avrt_teachers_and_merger_are_shown_per_round(avrt_run, browser, tmp_path):
+    from aurelia_local.app.view.site import build_site
+
+    (record,) = read_traces(avrt_run / "traces.jsonl")
+    assert record.topology == "avrt"
+    site = build_site(avrt_run, tmp_path / "view", progress=False)
+    _open(browser, site.path)
+    _show(browser, record.id)
+    boxes = browser.find_elements("css selector", "#detail .round")
+    for round_, box in zip(record.rounds, boxes, strict=True):
+        for who in ("vision", "audio", "merger"):
+            part = box.find_element("css selector", f".teacher[data-who='{who}']")
+            steps = [li.text for li in part.find_elements("css selector", "li")]
+            assert steps == [s.strip() for s in getattr(round_.avrt, who).steps]
+    assert _console_errors(browser) == []
 
 
 def test_an_error_record_shows_its_reason_and_filters_change_the_list(distilled, distill_site, browser):

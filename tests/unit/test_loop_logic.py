@@ -5,10 +5,11 @@ import re
 
 import pytest
 
-from aurelia_local.core.datasets import SampleError, iter_daily_omni, iter_manifest, strip_letter
+from aurelia_local.core.datasets import SampleError, iter_daily_omni, iter_manifest
 from aurelia_local.core.errors import AureliaError, ModelOutputError
 from aurelia_local.core.jsonl import RecordWriter, read_records
 from aurelia_local.core.leakage import find_leakage
+from aurelia_local.core.text import option_text
 from aurelia_local.graphs import prompts
 from aurelia_local.graphs.agents import parse_reasoning
 from aurelia_local.graphs.routing import best_round, should_continue, stop_reason
@@ -140,7 +141,8 @@ def test_daily_omni_layout(daily_omni_clip):
     first = samples[0]
     assert first.video == daily_omni_clip and len(first.choices) == 4 and first.answer in "ABCD"
     assert not first.choices[0].startswith("A.") and first.category and first.duration == "30s"
-    assert strip_letter("(C) drums") == "drums" and strip_letter("Drums") == "Drums"
+    assert option_text("(C) drums", 2) == "drums" and option_text("Drums", 2) == "Drums"
+    assert option_text("C. elegans", 0) == "C. elegans"  # only the option's own letter is a prefix
 
 
 def test_records_survive_a_torn_last_line(tmp_path):

@@ -85,6 +85,9 @@ def build_site(
     chunks = [details[i : i + CHUNK] for i in range(0, len(details), CHUNK)]
     for n, entry in enumerate(index["samples"]):
         entry["chunk"] = n // CHUNK
+    manifest = _manifest(run) or {}
+    index["provenance"] = {key: manifest.get(key) for key in ("identity_hash", "created", "updated", "argv")}
+    index["provenance"]["aurelia"] = (manifest.get("versions") or {}).get("aurelia")
     built = datetime.now(UTC).isoformat(timespec="seconds")
     index.update(site_version=SITE_VERSION, chunks=len(chunks), chunk_size=CHUNK,
                  media_errors=media_errors[:50], built=built, run=str(run.resolve()))  # fmt: skip

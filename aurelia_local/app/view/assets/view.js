@@ -65,8 +65,13 @@ var AURELIA = (function () {
     var kind = index.kind;
     document.title = "aurelia " + kind + " \u2013 " + index.run;
     document.getElementById("title").textContent = "aurelia " + kind;
-    document.getElementById("meta").textContent = index.run + " \u00b7 page built " + index.built +
+    var made = index.provenance || {};
+    document.getElementById("meta").textContent = index.run +
+      (made.identity_hash ? " \u00b7 run identity " + made.identity_hash.slice(0, 12) : "") +
+      (made.updated ? " \u00b7 updated " + made.updated : "") +
+      (made.aurelia ? " \u00b7 aurelia " + made.aurelia : "") + " \u00b7 page built " + index.built +
       (index.in_progress ? " \u00b7 run in progress: showing what is done" : "");
+    if (made.argv) document.getElementById("meta").title = made.argv.join(" ");
     renderSummary();
     if (kind === "eval") renderReport();
     fillSelect("f-status", unique(index.samples, "status"));
@@ -298,10 +303,12 @@ var AURELIA = (function () {
     if (round.avrt) {
       ["vision", "audio", "merger"].forEach(function (who) {
         var t = round.avrt[who];
-        box.append(el("h3", { text: who + (who === "merger" ? " (merged reasoning)" : " teacher") }));
+        var part = el("div", { cls: "teacher", "data-who": who },
+                      el("h3", { text: who === "merger" ? "merger (merged reasoning)" : who + " teacher" }));
         var ol = el("ol");
         t.steps.forEach(function (s) { ol.append(el("li", { text: s })); });
-        box.append(ol, kv([["answer", t.answer]]));
+        part.append(ol, kv([["answer", t.answer]]));
+        box.append(part);
       });
     }
     return box;
