@@ -71,11 +71,13 @@ class ArmEntry(Entry):
     audio: bool
     r_star: Topology | None = None  # injected reasoning, and the topology that produces it
     instruction: Literal["cot"] | None = None  # an instruction added to the question
+    vote: bool = False  # k answers sampled (``eval.self_consistency_*``), majority vote of their extractions
     default: bool = True  # in the default ``--arms``
 
     @model_validator(mode="after")
     def _sees_something(self) -> ArmEntry:
-        if not (self.video or self.audio):
+        # only the text-only floor goes without media; any other arm without them is a mistake
+        if not (self.video or self.audio) and (self.r_star or self.instruction):
             raise ValueError(f"arm {self.key} gives the target neither video nor audio")
         return self
 
@@ -146,6 +148,10 @@ ARMS: Registry[ArmEntry] = Registry("arm", [
     ArmEntry(key="audio_only", summary="the question, audio without video", video=False, audio=True),
     ArmEntry(key="avrt", summary="the question and r* from the loop with AVRT's teachers as round one",
              video=True, audio=True, r_star="avrt", default=False),
+    ArmEntry(key="self_consistency", summary="the cot prompt answered k times at a temperature; majority "
+             "vote", video=True, audio=True, instruction="cot", vote=True, default=False),
+    ArmEntry(key="text_only", summary="the question and options alone, no media: what answers without "
+             "seeing or hearing", video=False, audio=False, default=False),
 ])  # fmt: skip
 
 

@@ -196,6 +196,13 @@ class DataConfig(_Strict):
     )  # fmt: skip
 
 
+class EvalConfig(_Strict):
+    """How ``aurelia eval``'s sampling arms draw their answers."""
+
+    self_consistency_k: int = Field(default=5, ge=1, description="answers drawn per question")
+    self_consistency_temperature: float = Field(default=0.7, gt=0, description="their temperature")
+
+
 class ZooConfig(_Strict):
     """Where target-model cards come from besides the package's own."""
 
@@ -223,6 +230,7 @@ class Settings(_Strict):
     loop: LoopConfig = LoopConfig()
     evaluator: EvaluatorConfig = EvaluatorConfig()
     data: DataConfig = DataConfig()
+    eval: EvalConfig = EvalConfig()
     zoo: ZooConfig = ZooConfig()
 
     def model_path(self, role: str) -> Path:

@@ -228,6 +228,14 @@ class DistillSummary(Record):
     identity: str | None
 
 
+class Draw(_Model):
+    """One sampled answer of a voting arm, with the seed that drew it."""
+
+    seed: int
+    output: str
+    extracted: str | None
+
+
 class EvalRow(Record):
     """One answer in ``samples.jsonl``: a sample asked of one target in one arm."""
 
@@ -253,6 +261,9 @@ class EvalRow(Record):
     backend: str
     identity: str | None
     card: str | None = None  # hash of the zoo card the target was loaded from
+    draws: list[Draw] | None = None  # a voting arm's sampled answers (``output`` is the winner's)
+    votes: dict[str, int] | None = None  # extracted answer -> draws that gave it
+    tie: bool | None = None  # the vote was tied (the earliest draw among the tied answers won)
 
 
 class EvalResults(Record):

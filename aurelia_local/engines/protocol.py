@@ -109,7 +109,10 @@ class BlockingEngine:
         """Generations for ``requests`` with shared settings, in order."""
         from aurelia_local.engines.request import EngineRequest
 
-        items = [EngineRequest(r, sampling, structured) for r in requests]
+        return self.generate_items([EngineRequest(r, sampling, structured) for r in requests])
+
+    def generate_items(self, items: list[EngineRequest]) -> list[Generation]:
+        """Generations for ``items``, each with its own decoding settings, in order."""
         if self.loop is None:
             return asyncio.run(self.engine.generate(items))
         return asyncio.run_coroutine_threadsafe(self.engine.generate(items), self.loop).result()

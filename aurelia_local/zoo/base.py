@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from aurelia_local.core.config import SamplingConfig
     from aurelia_local.core.media.bundle import MediaBundle
     from aurelia_local.core.types import Generation
 
@@ -18,6 +19,7 @@ class TargetRequest:
     text: str
     video: bool = True
     audio: bool = True
+    sampling: SamplingConfig | None = None  # this request's decoding (a sampled draw), else the target's
 
 
 class AVModel(Protocol):

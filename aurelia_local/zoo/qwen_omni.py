@@ -8,8 +8,8 @@ from typing import Literal
 from aurelia_local.core.config import Settings, model_folder
 from aurelia_local.core.errors import ConfigError, ModelMissingError
 from aurelia_local.core.model_files import missing_files
-from aurelia_local.engines.protocol import generate_blocking
-from aurelia_local.engines.request import bundle_inputs, question_request
+from aurelia_local.engines.protocol import BlockingEngine
+from aurelia_local.engines.request import EngineRequest, bundle_inputs, question_request
 from aurelia_local.zoo.base import TargetRequest
 from aurelia_local.zoo.cards import ModelCard
 
@@ -58,8 +58,8 @@ class QwenOmniAdapter:
                 audio=inputs.audio if r.audio else None,
                 audio_in_video=self.card.audio_in_video and inputs.audio_in_video and r.video and r.audio,
             )
-            built.append(question_request(r.text, inputs))
-        return generate_blocking(self.engine, built, self.sampling)
+            built.append(EngineRequest(question_request(r.text, inputs), r.sampling or self.sampling))
+        return BlockingEngine(self.engine).generate_items(built)
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""

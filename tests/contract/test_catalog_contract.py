@@ -74,7 +74,9 @@ def _benchmark(benchmark: catalog.BenchmarkEntry) -> None:
 
 def _arm(arm: catalog.ArmEntry) -> None:
     assert arm.r_star is None or arm.r_star in TOPOLOGIES
-    assert arm.video or arm.audio
+    # an arm without media is the text-only floor: no r*, no instruction, no vote
+    assert arm.video or arm.audio or not (arm.r_star or arm.instruction or arm.vote)
+    assert not arm.vote or arm.instruction == "cot"  # voting draws reason first (self-consistency)
 
 
 def _card(card: ModelCard) -> None:

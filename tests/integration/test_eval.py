@@ -21,8 +21,10 @@ def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
     from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
 
     loop = smoke.loop.model_copy(update={"tau": 1})
+    votes = smoke.eval.model_copy(update={"self_consistency_k": 3})
     ctx = dataclasses.replace(
-        loop_ctx, settings=smoke.model_copy(update={"loop": loop}), vision_teacher=loop_ctx.generator,
+        loop_ctx, settings=smoke.model_copy(update={"loop": loop, "eval": votes}),
+        vision_teacher=loop_ctx.generator,
         audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
     )  # fmt: skip
     card = load_card("tiny_qwen2_5_omni", ctx.settings)
@@ -42,7 +44,7 @@ def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
     assert len(rows) == 4 * len(ARMS) * 2 and all(r["status"] == "ok" for r in rows)
     by_key = {(r["sample_id"], r["target"], r["arm"]): r for r in rows}
     for sample_id in {r["sample_id"] for r in rows}:
-        for arm in ARMS:
+        for arm in (a for a in ARMS if a != "self_consistency"):  # sampled: see the next test
             v, h = by_key[(sample_id, "tiny_vllm", arm)], by_key[(sample_id, "tiny_hf", arm)]
             # same inputs, greedy: the backends agree token for token (the text may differ in a
             # trailing partial UTF-8 character, which vLLM's detokenizer holds back)
@@ -50,13 +52,31 @@ def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
             assert v["media_tokens"] == h["media_tokens"]
     for r in rows:
         media = r["media_tokens"]
-        assert (media["video"] > 0) == (r["arm"] != "audio_only") and (media["audio"] > 0) == (
-            r["arm"] != "video_only"
-        )
+        assert (media["video"] > 0) == (r["arm"] not in ("audio_only", "text_only"))
+        assert (media["audio"] > 0) == (r["arm"] not in ("video_only", "text_only"))
         assert r["extracted"] in (None, "A", "B", "C", "D") and r["correct"] == (
             r["extracted"] == r["answer"]
         )
         assert (r["r_star"] is not None) == (r["arm"] in ("aurelia", "avrt"))
+
+
+def test_self_consistency_votes_over_k_draws_with_their_own_seeds(evaluated):
+    from aurelia_local.app.eval.runner import draw_seed, majority
+
+    *_, ctx = evaluated
+    rows = [r for r in read_eval_rows(evaluated[1] / "samples.jsonl") if r.arm == "self_consistency"]
+    assert len(rows) == 4 * 2
+    differ = 0
+    for row in rows:
+        assert [d.seed for d in row.draws] == [
+            draw_seed(ctx.settings.sampling.seed, row.sample_id, i) for i in range(3)
+        ]
+        got = [d.extracted for d in row.draws]
+        winner, votes, tie = majority(got)
+        assert (row.extracted, row.votes, row.tie) == (winner, votes, tie)
+        assert row.output in [d.output for d in row.draws] and row.correct == (row.extracted == row.answer)
+        differ += len({d.output for d in row.draws}) > 1
+    assert differ == len(rows)  # each draw sampled with its own seed: no two rows of identical copies
 
 
 def test_r_star_comes_from_the_loop_once_and_is_shared(evaluated):

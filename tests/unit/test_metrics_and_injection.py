@@ -61,3 +61,15 @@ def test_injection_puts_only_the_steps_in_and_needs_them():
     with pytest.raises(AureliaError, match="unknown arm"):
         target_prompt("best_guess", "Q?", None)
     assert arm_modalities("video_only") == (True, False) and arm_modalities("cot") == (True, True)
+
+
+def test_a_vote_takes_the_most_frequent_answer_and_breaks_ties_by_draw_order():
+    from aurelia_local.app.eval.runner import draw_seed, majority
+
+    assert majority(["B", None, "B", "C"]) == ("B", {"B": 2, "C": 1}, False)
+    assert majority(["C", "B", "B", "C", None]) == ("C", {"C": 2, "B": 2}, True)  # C was drawn first
+    assert majority([None, None]) == (None, {}, False)
+    seeds = [draw_seed(0, "s1", i) for i in range(5)]
+    assert len(set(seeds)) == 5 and seeds == [draw_seed(0, "s1", i) for i in range(5)]
+    assert draw_seed(0, "s2", 0) != seeds[0] and draw_seed(1, "s1", 0) != seeds[0]
+    assert all(0 <= s < 2**31 for s in seeds)

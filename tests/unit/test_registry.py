@@ -102,7 +102,9 @@ def test_omni_family_and_arm_modalities_read_the_registry():
     with pytest.raises(AureliaError, match="not an omni model"):
         family("text_llm")
     assert ARM_KEYS == ARMS.keys() and REASONING_ARMS == ("aurelia", "avrt")
-    assert arm_modalities("audio_only") == (False, True)
+    assert arm_modalities("audio_only") == (False, True) and arm_modalities("text_only") == (False, False)
+    with pytest.raises(ValueError, match="neither video nor audio"):
+        ArmEntry(key="x", summary="s", video=False, audio=False, instruction="cot")
     with pytest.raises(ConfigError, match="unknown arm"):
         arm_modalities("ears_only")
     assert "avrt" not in default_arms() and ArmEntry(key="x", summary="s", video=True, audio=False).default

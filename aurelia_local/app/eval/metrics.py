@@ -62,6 +62,20 @@ def summarize(
             for r in arm_rows:
                 groups[str(r.get(key) or "-")].append(r)
             out[table][arm] = {g: accuracy(v) for g, v in sorted(groups.items())}
+    out["gains"] = _gains(by_arm, arms, baseline, seed)
+    # the reasoning arms against the strongest prompting baselines too (when they were run)
+    out["gains_over"] = {
+        b: _gains(by_arm, arms, b, seed) for b in STRONGER_BASELINES if b in arms and b != baseline
+    }
+    return out
+
+
+STRONGER_BASELINES = ("cot", "self_consistency")
+
+
+def _gains(by_arm: dict[str, list[dict]], arms: list[str], baseline: str, seed: int) -> dict[str, Any]:
+    """Each other arm's paired gain in accuracy over ``baseline``, with a bootstrap CI."""
+    gains: dict[str, Any] = {}
     base = {r["sample_id"]: float(bool(r.get("correct"))) for r in by_arm.get(baseline, [])}
     for arm in arms:
         if arm == baseline or not base:
@@ -75,11 +89,11 @@ def summarize(
             continue
         diff = np.array([a - b for a, b in pairs])
         b_acc = float(np.mean([b for _, b in pairs]))
-        out["gains"][arm] = {
+        gains[arm] = {
             "over": baseline,
             "absolute": float(diff.mean()),
             "relative": float(diff.mean() / b_acc) if b_acc else None,
             "ci95_absolute": bootstrap_ci(diff, seed),
             "paired_samples": len(pairs),
         }
-    return out
+    return gains

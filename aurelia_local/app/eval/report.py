@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aurelia_local.core.injection import REASONING_ARMS
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
@@ -28,7 +30,12 @@ def target_section(key: str, summary: dict[str, Any], arms: list[str]) -> list[s
     rows = [[arm, str(s["n"]), _pct(s["accuracy"]), _ci(s["ci95"]), str(s["no_answer"]), str(s["errors"])]
             for arm, s in summary["arms"].items()]  # fmt: skip
     lines += _table(["arm", "n", "accuracy %", "95% CI", "no answer", "errors"], rows) + [""]
-    for arm, g in summary["gains"].items():
+    # every arm over the baseline; the reasoning arms over the stronger prompting baselines too
+    tables = [summary["gains"]] + [
+        {arm: g for arm, g in over.items() if arm in REASONING_ARMS}
+        for over in summary.get("gains_over", {}).values()
+    ]
+    for arm, g in (item for table in tables for item in table.items()):
         rel = "-" if g["relative"] is None else f"{100 * g['relative']:+.1f}%"
         lines.append(
             f"- {arm} vs {g['over']}: {100 * g['absolute']:+.1f} points ({rel} relative), "

@@ -7,6 +7,9 @@ so an interrupted evaluation resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from aurelia_local.core.datasets import Sample, SampleError, data_root_of
 from aurelia_local.core.errors import AureliaError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 from aurelia_local.core.jsonl import RecordWriter
-from aurelia_local.core.records import EvalResults, EvalRow, TraceRecord, read_eval_rows, read_traces
+from aurelia_local.core.records import Draw, EvalResults, EvalRow, TraceRecord, read_eval_rows, read_traces
 from aurelia_local.core.registry import load
 
 BATCH = 16
@@ -51,8 +54,6 @@ def reasoning_for(
     An arm's r* comes from the loop with that arm's topology (``out/reasoning`` for ``aurelia``,
     ``out/reasoning_<topology>`` for others); ``traces`` replaces the ``aurelia`` topology's run.
     """
-    import dataclasses
-
     from aurelia_local.app.distill import distill
     from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 
@@ -116,25 +117,74 @@ def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_s
         batch, requests = [], []
         for sample, arm in jobs[start : start + BATCH]:
             try:
-                requests.append(_request(sample, arm, r_star, run.settings, load_bundle))
-                batch.append((sample, arm))
+                asked = _requests(sample, arm, r_star, run.settings, load_bundle)
             except AureliaError as exc:
                 writer.write(_row(sample, target, arm, run, status="error", error=str(exc)))
                 bar.update(1)
-        for (sample, arm), result in zip(batch, _answer(adapter, requests), strict=True):
-            if isinstance(result, Exception):
-                row = _row(
-                    sample, target, arm, run, status="error", error=f"{type(result).__name__}: {result}"
-                )
-            else:
-                got = extract(result.text, sample)
-                used = r_star.get(arm, {}).get(sample.id)
-                row = _row(sample, target, arm, run, status="ok", output=result.text, extracted=got,
-                           correct=sample.is_correct(got), r_star=used, output_tokens=result.token_ids,
-                           prompt_tokens=result.prompt_tokens, media_tokens=result.media_tokens)  # fmt: skip
-            writer.write(row)
+                continue
+            batch.append((sample, arm, len(requests), len(asked)))
+            requests += asked
+        results = _answer(adapter, requests)
+        for sample, arm, first, count in batch:
+            writer.write(_answered(sample, target, arm, run, r_star, requests[first : first + count],
+                                   results[first : first + count]))  # fmt: skip
             bar.update(1)
     bar.close()
+
+
+def _answered(sample: Sample, target: str, arm: str, run: EvalRun, r_star: dict, asked: list, results: list):
+    """The row of one (sample, arm): its one answer, or a voting arm's draws and their vote."""
+    failed = next((r for r in results if isinstance(r, Exception)), None)
+    if failed is not None:
+        return _row(sample, target, arm, run, status="error", error=f"{type(failed).__name__}: {failed}")
+    got = [extract(result.text, sample) for result in results]
+    fields: dict[str, Any] = {}
+    chosen = 0
+    if len(results) > 1 or asked[0].sampling is not None:
+        winner, votes, tie = majority(got)
+        chosen = got.index(winner) if winner is not None else 0
+        draws = [Draw(seed=req.sampling.seed, output=res.text, extracted=g)
+                 for req, res, g in zip(asked, results, got, strict=True)]  # fmt: skip
+        fields = {"draws": draws, "votes": votes, "tie": tie}
+    result = results[chosen]
+    return _row(sample, target, arm, run, status="ok", output=result.text, extracted=got[chosen],
+                correct=sample.is_correct(got[chosen]), r_star=r_star.get(arm, {}).get(sample.id),
+                output_tokens=result.token_ids, prompt_tokens=result.prompt_tokens,
+                media_tokens=result.media_tokens, **fields)  # fmt: skip
+
+
+def majority(answers: list[str | None]) -> tuple[str | None, dict[str, int], bool]:
+    """The most frequent extracted answer (None when no draw gave one), the counts, and whether it tied.
+
+    A tie goes to the answer drawn first among the tied ones, so the vote is reproducible.
+    """
+    votes = dict(Counter(a for a in answers if a is not None))
+    if not votes:
+        return None, {}, False
+    top = max(votes.values())
+    tied = [a for a in dict.fromkeys(answers) if a is not None and votes[a] == top]
+    return tied[0], votes, len(tied) > 1
+
+
+def draw_seed(seed: int, sample_id: str, draw: int) -> int:
+    """The seed of one sampled draw: from the run's seed, the sample and the draw's index."""
+    digest = hashlib.sha256(f"{seed}|{sample_id}|{draw}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _requests(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle) -> list:
+    """What the target is asked for (sample, arm): one request, or k sampled draws for a voting arm."""
+    from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
+
+    request = _request(sample, arm, r_star, settings, load_bundle)
+    if not ARM_REGISTRY.get(arm).vote:
+        return [request]
+    k, temperature = settings.eval.self_consistency_k, settings.eval.self_consistency_temperature
+    return [
+        dataclasses.replace(request, sampling=settings.sampling.model_copy(
+            update={"temperature": temperature, "seed": draw_seed(settings.sampling.seed, sample.id, i)}))
+        for i in range(k)
+    ]  # fmt: skip
 
 
 def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle):

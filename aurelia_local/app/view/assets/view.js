@@ -342,6 +342,11 @@ var AURELIA = (function () {
           td.append(el("div", null, "answer ", el("b", { text: fmt(row.extracted) }), " ",
                         el("span", { cls: row.correct ? "yes" : "no", text: row.correct ? "\u2713 right" : "\u2717 wrong" })),
                     el("pre", { cls: "output", text: row.output }));
+          if (row.draws) {
+            var counts = Object.keys(row.votes || {}).map(function (a) { return a + " " + row.votes[a]; });
+            td.append(el("div", { cls: "votes", text: row.draws.length + " draws, votes: " +
+              (counts.join(", ") || "none") + (row.tie ? " (tie: first drawn wins)" : "") }));
+          }
           if (row.r_star) {
             var ol = el("ol", { cls: "rstar" });
             row.r_star.forEach(function (step) { ol.append(el("li", { text: step })); });
