@@ -42,6 +42,7 @@ class Sample(BaseModel):
     answer: str | None = None
     category: str | None = None
     duration: str | None = None
+    domain: str | None = None
     source: str = "manifest"
 
     def is_correct(self, given: str | None) -> bool:
@@ -159,6 +160,47 @@ def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
             yield SampleError(id=vid or None, where=where, error=f"invalid Daily-Omni record ({exc})")
 
 
+def iter_worldsense(root: Path) -> Iterator[Sample | SampleError]:
+    """Stream WorldSense: ``worldsense_qa.json`` (video id -> ``task0``, ...) and ``videos/<id>.mp4``.
+
+    Ids are ``<video_id>-<task>``; the category is the task type, the domain the task's domain.
+    """
+    root = Path(root)
+    qa = root / "worldsense_qa.json"
+    try:
+        videos: dict[str, Any] = json.loads(qa.read_text())
+    except FileNotFoundError:
+        raise AureliaError(
+            f"{qa} does not exist: expected the WorldSense layout (worldsense_qa.json + videos/)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise AureliaError(f"{qa} is not valid JSON: {exc}") from None
+    if not isinstance(videos, dict):
+        raise AureliaError(f"{qa}: expected an object keyed by video id, got {type(videos).__name__}")
+    for vid, entry in videos.items():
+        tasks = sorted((k for k in entry if re.fullmatch(r"task\d+", k)), key=lambda k: int(k[4:]))
+        if not tasks:
+            yield SampleError(
+                id=vid, where=f"{qa}[{vid!r}]", error="invalid WorldSense record (no task0, task1, ...)"
+            )
+        for task in tasks:
+            rec = entry[task]
+            try:
+                yield Sample(
+                    id=f"{vid}-{task}", question=rec["question"], video=root / "videos" / f"{vid}.mp4",
+                    choices=option_texts(rec["candidates"]), answer=str(rec["answer"]).strip().upper(),
+                    category=rec.get("task_type"), domain=rec.get("task_domain") or entry.get("domain"),
+                    duration=_text(entry.get("duration")), source="worldsense",
+                )  # fmt: skip
+            except (KeyError, TypeError, ValidationError) as exc:
+                yield SampleError(id=f"{vid}-{task}", where=f"{qa}[{vid!r}][{task!r}]",
+                                  error=f"invalid WorldSense record ({exc})")  # fmt: skip
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def iter_music_avqa(annotations: Path, videos: Path) -> Iterator[Sample | SampleError]:
     """Stream MUSIC-AVQA: ``<Object>`` placeholders filled from ``templ_values``, open answers."""
     try:
@@ -212,6 +254,11 @@ def iter_samples(source: Path, confine: bool = True) -> Iterator[Sample | Sample
 def load_daily_omni(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
     """Daily-Omni under ``root`` (``qa.json`` and ``Videos/``)."""
     return iter_daily_omni(root)
+
+
+def load_worldsense(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
+    """WorldSense under ``root`` (``worldsense_qa.json`` and ``videos/``)."""
+    return iter_worldsense(root)
 
 
 def load_music_avqa(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:

@@ -245,6 +245,7 @@ class EvalRow(Record):
     answer: str | None
     category: str | None
     duration: str | None
+    domain: str | None = None
     injection_version: str
     status: Literal["ok", "error"]
     error: str | None = None

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,45 @@ def test_rows_answered_with_another_r_star_or_card_are_asked_again_not_reported(
                           traces=edited, ctx=ctx, progress=False,
                           cards={"tiny_vllm": "another-card"})  # fmt: skip
     assert len(asked) == 4 and other_card.summary["tiny_vllm"]["arms"]["zero_shot"]["n"] == 4
+
+
+def _worldsense(root: Path, clip: Path) -> Path:
+    """A small WorldSense folder in the benchmark's own layout (two tasks on the shared clip)."""
+    (root / "videos").mkdir(parents=True)
+    shutil.copyfile(clip, root / "videos" / "vid1.mp4")
+    options = ["A. speech", "B. music", "C. silence", "D. rain"]
+    task = {"question": "What is heard first?", "candidates": options, "answer": "A",
+            "task_domain": "Daily Life", "task_type": "Audio Recognition"}  # fmt: skip
+    second = {**task, "question": "How many people are seen?", "answer": "b", "task_type": "Counting"}
+    entries = {"vid1": {"duration": "30", "domain": "Daily Life", "task0": task, "task1": second},
+               "vid2": {"duration": "12", "domain": "Sports"}}  # fmt: skip
+    (root / "worldsense_qa.json").write_text(json.dumps(entries))
+    return root
+
+
+def test_worldsense_loads_and_evaluates_end_to_end(evaluated, daily_omni_clip, tmp_path):
+    from aurelia_local.app.eval.runner import load_benchmark, run_eval
+
+    *_, targets, ctx = evaluated
+    root = _worldsense(tmp_path / "worldsense", daily_omni_clip)
+    items = load_benchmark("worldsense", root, ctx.settings)
+    samples = [s for s in items if not hasattr(s, "error")]
+    assert [(s.id, s.choices[0], s.answer, s.category, s.domain) for s in samples] == [
+        ("vid1-task0", "speech", "A", "Audio Recognition", "Daily Life"),
+        ("vid1-task1", "speech", "B", "Counting", "Daily Life"),
+    ]
+    assert [(e.id, "no task0" in e.error) for e in items if hasattr(e, "error")] == [("vid2", True)]
+    out = tmp_path / "eval"
+    results = run_eval(ctx.settings, "worldsense", root, {"tiny_vllm": targets["tiny_vllm"]}, ["zero_shot"],
+                       out, progress=False)  # fmt: skip
+    rows = read_eval_rows(out / "samples.jsonl")
+    assert [(r.sample_id, r.status, r.domain, r.category) for r in rows] == [
+        ("vid1-task0", "ok", "Daily Life", "Audio Recognition"),
+        ("vid1-task1", "ok", "Daily Life", "Counting"),
+    ]
+    summary = results.summary["tiny_vllm"]
+    assert summary["by_domain"]["zero_shot"]["Daily Life"]["n"] == 2
+    assert set(summary["by_category"]["zero_shot"]) == {"Audio Recognition", "Counting"}
+    report = (out / "report.md").read_text()
+    assert "Accuracy % per domain:" in report and "| Daily Life |" in report
+    assert results.invalid_records and "vid2" in json.dumps(results.invalid_records)

@@ -38,6 +38,9 @@ def bootstrap_ci(values: np.ndarray, seed: int = 0, level: float = 0.95) -> tupl
     return float(lo), float(hi)
 
 
+TABLES = (("category", "by_category"), ("duration", "by_duration"), ("domain", "by_domain"))
+
+
 def summarize(
     rows: list[dict[str, Any]], arms: list[str], baseline: str = "zero_shot", seed: int = 0
 ) -> dict:
@@ -50,6 +53,7 @@ def summarize(
         "arms": {},
         "by_category": {},
         "by_duration": {},
+        "by_domain": {},
         "gains": {},
     }
     for arm in arms:
@@ -57,7 +61,7 @@ def summarize(
         stats = accuracy(arm_rows)
         stats["ci95"] = bootstrap_ci(np.array([float(bool(r.get("correct"))) for r in arm_rows]), seed)
         out["arms"][arm] = stats
-        for key, table in (("category", "by_category"), ("duration", "by_duration")):
+        for key, table in TABLES:
             groups: dict[str, list[dict]] = defaultdict(list)
             for r in arm_rows:
                 groups[str(r.get(key) or "-")].append(r)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aurelia_local.app.eval.metrics import TABLES
 from aurelia_local.core.injection import REASONING_ARMS
 
 
@@ -41,8 +42,10 @@ def target_section(key: str, summary: dict[str, Any], arms: list[str]) -> list[s
             f"- {arm} vs {g['over']}: {100 * g['absolute']:+.1f} points ({rel} relative), "
             f"95% CI {_ci(g['ci95_absolute'])}, {g['paired_samples']} paired samples"
         )
-    for title, table in (("category", "by_category"), ("duration", "by_duration")):
-        groups = sorted({g for arm in arms for g in summary[table].get(arm, {})})
+    for title, table in TABLES:
+        groups = sorted({g for arm in arms for g in summary.get(table, {}).get(arm, {})})
+        if groups in ([], ["-"]):
+            continue  # the benchmark has no such field
         rows = [
             [g, *(_pct(summary[table].get(arm, {}).get(g, {}).get("accuracy")) for arm in arms)]
             for g in groups

@@ -98,8 +98,9 @@ class EvalRun:
 def _row(sample: Sample, target: str, arm: str, run: EvalRun, **fields: Any) -> EvalRow:
     return EvalRow(
         sample_id=sample.id, target=target, arm=arm, answer=sample.answer, category=sample.category,
-        duration=sample.duration, injection_version=INJECTION_VERSION, backend=run.backend,
-        identity=run.identity, card=run.cards.get(target), **fields, **stamp(run.settings),
+        duration=sample.duration, domain=sample.domain, injection_version=INJECTION_VERSION,
+        backend=run.backend, identity=run.identity, card=run.cards.get(target), **fields,
+        **stamp(run.settings),
     )  # fmt: skip
 
 
