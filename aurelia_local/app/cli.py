@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
+    p.add_argument("--dry-run", action="store_true",
+                   help="write OUT/requests.jsonl: what each target would see, with token counts; "
+                   "loads no weights")  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_eval)
 

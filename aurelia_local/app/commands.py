@@ -155,6 +155,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     cards = {key: load_card(key, settings) for key in args.target}
+    if args.dry_run:
+        return _eval_dry_run(args, settings, cards, arms)
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
                        args.reasoning, progress=not args.no_progress, backend=args.backend,
@@ -165,6 +167,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         _out(f"{key}: {accs}")
     _out(f"report in {Path(results.out) / 'report.md'}")
+    return 0
+
+
+def _eval_dry_run(args: argparse.Namespace, settings, cards: dict, arms: list[str]) -> int:
+    from aurelia_local.app.eval.dry_run import REQUESTS, dry_run
+    from aurelia_local.zoo.cards import adapter_class
+
+    targets = {k: adapter_class(c)(c, settings, args.backend, load=False) for k, c in cards.items()}
+    means = dry_run(
+        settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit, args.reasoning
+    )
+    for key, by_arm in means.items():
+        for arm, m in by_arm.items():
+            tokens = f"video {m['video']:.0f}, audio {m['audio']:.0f}"
+            _out(f"{key} {arm}: {m['prompt']:.0f} prompt tokens ({tokens}; mean over samples)")
+    _out(f"requests in {Path(args.out) / REQUESTS}")
     return 0
 
 

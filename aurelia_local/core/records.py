@@ -267,6 +267,27 @@ class EvalRow(Record):
     tie: bool | None = None  # the vote was tied (the earliest draw among the tied answers won)
 
 
+class RequestRow(Record):
+    """One line of a dry run's ``requests.jsonl``: what a target would see for (sample, arm)."""
+
+    sample_id: str
+    target: str
+    arm: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+    prompt: str | None = None  # the conversation as the model's chat template renders it
+    messages: list[dict[str, Any]] | None = None
+    media: dict[str, Any] | None = None  # frames, frame size, fps, audio seconds, audio in video
+    sampling: dict[str, Any] | None = None
+    draws: int | None = None  # requests per row (a voting arm's k)
+    r_star_placeholder: bool = False  # r* stands in for the loop's (no --reasoning traces given)
+    prompt_tokens: int | None = None
+    media_tokens: dict[str, int] | None = None
+    profile: str
+    config_hash: str
+    aurelia_version: str
+
+
 class EvalResults(Record):
     """``results.json`` of an eval run (``out``: the folder it describes)."""
 

@@ -18,9 +18,13 @@ class QwenOmniAdapter:
     """A Qwen omni thinker answering target requests; one backend, loaded once."""
 
     def __init__(
-        self, card: ModelCard, settings: Settings, backend: Literal["hf", "vllm"] = "vllm", engine=None
-    ):
-        """Load the model from the card's folder (under ``models_dir`` unless absolute), or use ``engine``."""
+        self, card: ModelCard, settings: Settings, backend: Literal["hf", "vllm"] = "vllm", engine=None,
+        load: bool = True,
+    ):  # fmt: skip
+        """Load the model from the card's folder (under ``models_dir`` unless absolute), or use ``engine``.
+
+        ``load=False`` builds the requests without any engine (``aurelia eval --dry-run``).
+        """
         from aurelia_local.core.config import ModelRef
 
         self.key = card.key
@@ -29,8 +33,10 @@ class QwenOmniAdapter:
         self.media = settings.media  # the bundle was decoded with these; card.frames is advice
         self.sampling = settings.sampling
         ref = ModelRef(kind=card.kind, folder=card.folder, dtype=card.dtype, tiny=card.tiny)
+        self.ref = ref
         path = model_folder(card.folder, settings.models_dir)
-        if engine is not None:
+        self.path = path
+        if engine is not None or not load:
             self.engine = engine
             return
         if missing := missing_files(path, ref):
@@ -48,18 +54,20 @@ class QwenOmniAdapter:
         A request that needs a modality the card does not list is refused; the soundtrack is
         interleaved with the video only when the card says the model takes it so.
         """
-        built = []
-        for r in requests:
-            self.check(r)
-            inputs = bundle_inputs(r.media, self.media)
-            inputs = dataclasses.replace(
-                inputs,
-                frames=inputs.frames if r.video else None,
-                audio=inputs.audio if r.audio else None,
-                audio_in_video=self.card.audio_in_video and inputs.audio_in_video and r.video and r.audio,
-            )
-            built.append(EngineRequest(question_request(r.text, inputs), r.sampling or self.sampling))
-        return BlockingEngine(self.engine).generate_items(built)
+        return BlockingEngine(self.engine).generate_items([self.build(r) for r in requests])
+
+    def build(self, request: TargetRequest) -> EngineRequest:
+        """The engine request for ``request``: the card's modalities checked, its media and decoding."""
+        self.check(request)
+        inputs = bundle_inputs(request.media, self.media)
+        both = request.video and request.audio
+        inputs = dataclasses.replace(
+            inputs,
+            frames=inputs.frames if request.video else None,
+            audio=inputs.audio if request.audio else None,
+            audio_in_video=self.card.audio_in_video and inputs.audio_in_video and both,
+        )
+        return EngineRequest(question_request(request.text, inputs), request.sampling or self.sampling)
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""

@@ -118,7 +118,7 @@ def answer_all(adapter, target: str, samples: list[Sample], arms: list[str], r_s
         batch, requests = [], []
         for sample, arm in jobs[start : start + BATCH]:
             try:
-                asked = _requests(sample, arm, r_star, run.settings, load_bundle)
+                asked = requests_for(sample, arm, r_star, run.settings, load_bundle)
             except AureliaError as exc:
                 writer.write(_row(sample, target, arm, run, status="error", error=str(exc)))
                 bar.update(1)
@@ -173,7 +173,7 @@ def draw_seed(seed: int, sample_id: str, draw: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def _requests(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle) -> list:
+def requests_for(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle) -> list:
     """What the target is asked for (sample, arm): one request, or k sampled draws for a voting arm."""
     from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 
