@@ -195,6 +195,11 @@ def with_loop(ctx, **loop):
     return dataclasses.replace(ctx, settings=settings)
 
 
+def with_protocol(settings, name: str):
+    """A copy of ``settings`` under the evaluation protocol ``name``."""
+    return settings.model_copy(update={"eval": settings.eval.model_copy(update={"protocol": name})})
+
+
 def run_cli(*args: str, config: Path | None = None, timeout: float = 900):
     """Run ``aurelia ARGS`` in a subprocess (with ``--config``); return the completed process."""
     import subprocess

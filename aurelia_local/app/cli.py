@@ -27,7 +27,7 @@ from aurelia_local.app.commands import (
 )  # fmt: skip
 from aurelia_local.app.listing import LISTS
 from aurelia_local.app.logs import quiet_logs, user_log_path, user_stderr
-from aurelia_local.core.catalog import ARMS, BENCHMARKS, default_arms
+from aurelia_local.core.catalog import ARMS, BENCHMARKS, PROTOCOLS, default_arms
 from aurelia_local.core.errors import AureliaError
 
 
@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-torch", action="store_true", help="skip the torch/torchvision import check")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("list", help="list a registry: zoo models, model families, benchmarks, scorers, arms")
+    p = sub.add_parser(
+        "list", help="list a registry: zoo models, model families, benchmarks, scorers, arms, protocols"
+    )
     _common(p)
     p.add_argument("what", choices=LISTS)
     p.add_argument("--json", action="store_true", help="every field of every entry, as JSON")
@@ -147,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arms", type=_arm_list, default=",".join(default_arms()),
                    help=f"comma-separated, of {', '.join(ARMS.keys())} (default: %(default)s)")  # fmt: skip
     p.add_argument("--backend", choices=["vllm", "hf"], default="vllm", help="how target models run")
+    p.add_argument("--protocol", choices=PROTOCOLS.keys(),
+                   help="how targets are asked and read: a benchmark's official script, to reproduce its "
+                   "published numbers (aurelia list protocols; default: eval.protocol)")  # fmt: skip
     p.add_argument("--reasoning", type=Path, help="reuse r* from a distill run's traces.jsonl")
     p.add_argument("--limit", type=int)
     p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")

@@ -152,6 +152,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.zoo.cards import adapter_class, card_hash, load_card
 
+    if args.protocol:
+        args.overrides = [*(args.overrides or []), f"eval.protocol={args.protocol}"]
     settings = _settings(args)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     cards = {key: load_card(key, settings) for key in args.target}

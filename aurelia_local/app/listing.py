@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from aurelia_local.core.config import Settings
     from aurelia_local.core.registry import Entry
 
-LISTS = ("models", "families", "benchmarks", "scorers", "arms")
+LISTS = ("models", "families", "benchmarks", "scorers", "arms", "protocols")
 _REGISTRIES = {"families": catalog.FAMILIES, "benchmarks": catalog.BENCHMARKS,
-               "scorers": catalog.SCORERS, "arms": catalog.ARMS}  # fmt: skip
+               "scorers": catalog.SCORERS, "arms": catalog.ARMS, "protocols": catalog.PROTOCOLS}  # fmt: skip
 # What ``aurelia list models`` shows of a card: (label, card field).
 CARD_FIELDS = (
     ("family", "kind"), ("modalities", "modalities"), ("audio_in_video", "audio_in_video"),
@@ -38,6 +38,11 @@ def shown(what: str, entry: Entry) -> dict[str, Any]:
     """The capabilities printed for ``entry`` (a card shows ``CARD_FIELDS``; others, every field)."""
     if what == "models":
         return {label: getattr(entry, name) for label, name in CARD_FIELDS}
+    if what == "protocols":  # the prompt and system texts span lines: `--json` has them whole
+        caps = entry.capabilities()
+        shown = {k: caps[k] for k in ("benchmark", "text_first", "audio", "max_tokens", "extraction")}
+        return {**shown, "system": caps["system"] is not None, "frames": caps["media"].get("frame_sampling"),
+                "source": caps["source"]}  # fmt: skip
     return entry.capabilities()
 
 

@@ -139,6 +139,22 @@ def _by_text(body: str, choices: list[str]) -> str | None:
     return letter(hits[0]) if len(hits) == 1 else None
 
 
+_AFTER_ASSISTANT = re.compile(r"assistant\s*([\s\S]*)$")
+
+
+def first_letter(text: str, choices: list[str]) -> str | None:
+    """The official scripts' reading: the option letter the output starts with, any case, else None.
+
+    As Daily-Omni's script reads an answer: the text after the first "assistant" when there is one,
+    then a letter of the options at its start, upper-cased ("As an AI" reads as A: that is the
+    script's behaviour, kept so its numbers are reproduced).
+    """
+    after = _AFTER_ASSISTANT.search(text)
+    body = after.group(1).strip() if after else text
+    found = re.match(rf"\s*([{letters(len(choices))}])", body, re.I) if choices else None
+    return found.group(1).upper() if found else None
+
+
 def normalize_open_answer(text: str) -> str:
     """Normalise an open answer for exact match: lower case, no punctuation or articles, ``_`` as space."""
     text = _MARKUP.sub("", _visible(text).replace("_", " ")).lower()

@@ -1,4 +1,4 @@
-"""The built-in registries, as data: model families, scorers, benchmarks and evaluation arms.
+"""The built-in registries, as data: model families, scorers, benchmarks, evaluation arms and protocols.
 
 Each entry's capability fields are read by the code that uses it (config validation, model-folder
 checks, the omni engines, the scorer factory, the benchmark loader, prompt injection, the CLI).
@@ -62,6 +62,36 @@ class BenchmarkEntry(Entry):
     loader: str  # dotted path of ``f(root: Path, data: DataConfig) -> Iterable[Sample | SampleError]``
     answer: Literal["choice", "open", "mixed"]  # option letters, open words, or per sample
     layout: str  # the folder layout expected under --data-root, in one sentence
+
+
+class ProtocolEntry(Entry):
+    """How every target of an evaluation is asked and how its answers are read.
+
+    ``project`` is the project's own protocol; the others are a benchmark's official evaluation
+    script as data, so that a published number can be reproduced before a gain is trusted. Under a
+    protocol every arm gets its media, system prompt and content order; the direct arms (no reasoning
+    instruction, no r*) get its prompt, its decoding and its answer extraction, so ``zero_shot`` is
+    the official request exactly; the reasoning arms keep their own instruction, token budget and
+    extractor.
+    """
+
+    benchmark: str | None = None  # the benchmark whose official script this follows
+    source: str | None = None  # where that script is: repository, path, version
+    system: str | None = None  # the system prompt of every arm
+    text_first: bool = False  # the user turn's text before its media (else the media first)
+    prompt: str | None = None  # the direct arms' text ({question}, {choices}); None: the project's
+    choices: Literal["python_list"] | None = None  # how {choices} is written: the lettered options
+    # as the script's own f-string writes a Python list of strings
+    audio: bool = True  # whether the targets hear the soundtrack at all
+    media: dict[str, str | int | float | bool] = {}  # the targets' media settings (``media.*``)
+    max_tokens: int | None = None  # the direct arms' decoding budget (greedy); None: ``sampling``
+    extraction: Literal["project", "first_letter"] = "project"  # the direct arms' answer reading
+
+    @model_validator(mode="after")
+    def _complete(self) -> ProtocolEntry:
+        if self.prompt is not None and ("{question}" not in self.prompt or self.choices is None):
+            raise ValueError(f"protocol {self.key}: a prompt needs {{question}} and a choices format")
+        return self
 
 
 class ArmEntry(Entry):
@@ -155,6 +185,48 @@ ARMS: Registry[ArmEntry] = Registry("arm", [
              "vote", video=True, audio=True, instruction="cot", vote=True, default=False),
     ArmEntry(key="text_only", summary="the question and options alone, no media: what answers without "
              "seeing or hearing", video=False, audio=False, default=False),
+])  # fmt: skip
+
+
+# Daily-Omni's evaluation script for Qwen2.5-Omni (test_model/Qwen2.5-Omni/testmodel.py).
+DAILY_OMNI_REPO = "Lliar-liar/Daily-Omni, test_model/Qwen2.5-Omni/testmodel.py"
+QWEN_OMNI_SYSTEM = (
+    "You are Qwen, a virtual human developed by the Qwen Team, Alibaba Group, capable of perceiving "
+    "auditory and visual inputs, as well as generating text and speech."
+)
+DAILY_OMNI_PROMPT = (
+    "\nYour task is to accurately answer multiple-choice questions based on the given video.\n"
+    "Select the single most accurate answer from the given choices.\n"
+    "Question: {question}\n"
+    "Choices: {choices}\n"
+    "Your answer should be a capital letter representing your choice: A, B, C, or D. "
+    "Don't generate any other text.\n"
+)
+# qwen_omni_utils.process_mm_info's defaults (qwen-omni-utils 0.0.9, Qwen2.5-Omni's 28-pixel merge unit):
+# 2 frames per second (4 to 768, an even count), 128 to 768 tokens' worth of pixels a frame, within a
+# total pixel budget of 0.9 x 128,000 tokens.
+QWEN_OMNI_UTILS_VIDEO: dict[str, str | int | float | bool] = {
+    "frame_sampling": "fps", "sample_fps": 2.0, "min_frames": 4, "max_frames": 768,
+    "video_min_pixels": 128 * 28 * 28, "video_max_pixels": 768 * 28 * 28,
+    "video_total_pixels": 128000 * 28 * 28 * 9 // 10,
+}  # fmt: skip
+
+PROTOCOLS: Registry[ProtocolEntry] = Registry("protocol", [
+    ProtocolEntry(key="project", summary="the project's own: the profile's media, the arms' prompts, the "
+                  "profile's decoding, the project's answer extractor"),
+    ProtocolEntry(key="daily_omni_official", summary="Daily-Omni's script for Qwen2.5-Omni as it is now: "
+                  "video (with its soundtrack) before the text, 10 greedy tokens, the first letter",
+                  benchmark="daily_omni", source=f"{DAILY_OMNI_REPO} after pull request #3 (commit b8bbbf4)",
+                  system=QWEN_OMNI_SYSTEM, prompt=DAILY_OMNI_PROMPT, choices="python_list",
+                  media={**QWEN_OMNI_UTILS_VIDEO, "use_audio_in_video": True}, max_tokens=10,
+                  extraction="first_letter"),
+    # The first version handed the audio to the processor under a name it ignores (``audios=``):
+    # the model saw the video alone, after the text.
+    ProtocolEntry(key="daily_omni_v1", summary="Daily-Omni's first script: the text before the video, no "
+                  "audio reaching the model, 10 greedy tokens, the first letter",
+                  benchmark="daily_omni", source=f"{DAILY_OMNI_REPO} at commit ec94dc8",
+                  system=QWEN_OMNI_SYSTEM, text_first=True, prompt=DAILY_OMNI_PROMPT, choices="python_list",
+                  audio=False, media=dict(QWEN_OMNI_UTILS_VIDEO), max_tokens=10, extraction="first_letter"),
 ])  # fmt: skip
 
 

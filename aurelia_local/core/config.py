@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from aurelia_local.core.catalog import FAMILIES, SCORERS
+from aurelia_local.core.catalog import FAMILIES, PROTOCOLS, SCORERS
 from aurelia_local.core.errors import ConfigError
 
 PROFILES = ("smoke", "default", "large")
@@ -104,7 +104,18 @@ class EngineConfig(_Strict):
 class MediaConfig(_Strict):
     """How media is sampled for the models."""
 
-    num_frames: int = Field(default=8, ge=1)
+    num_frames: int = Field(default=8, ge=1, description="Frames spread over the clip (uniform sampling).")
+    frame_sampling: Literal["uniform", "fps"] = Field(
+        default="uniform", description="uniform: num_frames over the clip; fps: as qwen_omni_utils samples "
+        "a video (sample_fps frames a second, min_frames to max_frames, an even count, each frame resized "
+        "to multiples of 28 px within video_min_pixels..video_max_pixels and video_total_pixels).",
+    )  # fmt: skip
+    sample_fps: float = Field(default=2.0, gt=0, description="Frames a second of video (fps sampling).")
+    min_frames: int = Field(default=4, ge=2, description="Fewest frames (fps sampling).")
+    max_frames: int = Field(default=768, ge=2, description="Most frames (fps sampling).")
+    video_total_pixels: int = Field(
+        default=128000 * 28 * 28 * 9 // 10, ge=1, description="Pixels of all frames together (fps sampling)."
+    )
     workers: int = Field(
         default=0, ge=0, description="Threads for media work (decoding, keyframes, Whisper, CLIP/CLAP "
         "scoring) while engines generate; 0: one per CPU core, at most 8.",
@@ -197,8 +208,12 @@ class DataConfig(_Strict):
 
 
 class EvalConfig(_Strict):
-    """How ``aurelia eval``'s sampling arms draw their answers."""
+    """How ``aurelia eval`` asks its targets: the protocol, and how sampling arms draw their answers."""
 
+    protocol: Annotated[str, AfterValidator(PROTOCOLS.check)] = Field(
+        default="project", description="How targets are asked and read: `project`, or a benchmark's "
+        "official script (`aurelia list protocols`).",
+    )  # fmt: skip
     self_consistency_k: int = Field(default=5, ge=1, description="answers drawn per question")
     self_consistency_temperature: float = Field(default=0.7, gt=0, description="their temperature")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.protocols import PROTOCOLS, direct, protocol_prompt
 from aurelia_local.core.text import numbered, options_block, render
 
 INJECTION_VERSION = "inject-1"
@@ -34,9 +35,19 @@ def question_text(question: str, choices: list[str] | None) -> str:
     return render(QUESTION_OPTIONS, question=question, options=options_block(choices))
 
 
-def target_prompt(arm: str, question: str, choices: list[str] | None, r_star: list[str] | None = None) -> str:
-    """The text the target model gets in ``arm`` (the media parts are added by the adapter)."""
+def target_prompt(
+    arm: str, question: str, choices: list[str] | None, r_star: list[str] | None = None,
+    protocol: str = "project",
+) -> str:  # fmt: skip
+    """The text the target model gets in ``arm`` (the media parts are added by the adapter).
+
+    Under a protocol with a prompt of its own, the direct arms get that prompt (the official request);
+    the reasoning arms keep the project's instruction and r*.
+    """
     entry = ARM_REGISTRY.get(arm)
+    official = PROTOCOLS.get(protocol)
+    if official.prompt is not None and direct(arm):
+        return protocol_prompt(official, question, choices)
     parts = [question_text(question, choices)]
     if entry.instruction:
         parts.append(INSTRUCTIONS[entry.instruction])

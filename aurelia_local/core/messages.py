@@ -62,14 +62,17 @@ class ChatMessage(BaseModel):
 
 
 def user_turn(
-    text: str, video: bool = False, audio: bool = False, system: str | None = None
+    text: str, video: bool = False, audio: bool = False, system: str | None = None, text_first: bool = False
 ) -> list[ChatMessage]:
-    """Build the common conversation: an optional system turn, then media parts and the text."""
+    """Build the common conversation: an optional system turn, then media parts and the text.
+
+    ``text_first`` puts the text before the media (as some benchmark scripts do).
+    """
     parts: list[Any] = []
     if video:
         parts.append(VideoPart())
     if audio:
         parts.append(AudioPart())
-    parts.append(TextPart(text=text))
+    parts.insert(0 if text_first else len(parts), TextPart(text=text))
     turns = [ChatMessage(role="system", content=[TextPart(text=system)])] if system else []
     return [*turns, ChatMessage(role="user", content=parts)]

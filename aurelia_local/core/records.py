@@ -247,6 +247,7 @@ class EvalRow(Record):
     duration: str | None
     domain: str | None = None
     injection_version: str
+    protocol: str = "project"  # how the target was asked and read (``eval.protocol``)
     status: Literal["ok", "error"]
     error: str | None = None
     output: str | None = None
@@ -273,6 +274,7 @@ class RequestRow(Record):
     sample_id: str
     target: str
     arm: str
+    protocol: str = "project"
     status: Literal["ok", "error"]
     error: str | None = None
     prompt: str | None = None  # the conversation as the model's chat template renders it
@@ -301,6 +303,8 @@ class EvalResults(Record):
     summary: dict[str, Any]
     reasoning: dict[str, Any]
     injection_version: str
+    protocol: str = "project"
+    loop_cost: dict[str, Any] | None = None  # the loop's seconds and tokens per sample, by agent
     resolved_config: dict[str, Any]
     profile: str
     config_hash: str

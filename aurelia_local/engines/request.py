@@ -61,13 +61,16 @@ def load_av_inputs(video: Path, audio: Path | None, media: MediaConfig) -> AVInp
     return bundle_inputs(load_bundle(video, audio, media), media)
 
 
-def question_request(question: str, inputs: AVInputs, system: str | None = None) -> OmniRequest:
-    """Build a request that asks ``question`` about the media in ``inputs``."""
+def question_request(
+    question: str, inputs: AVInputs, system: str | None = None, text_first: bool = False
+) -> OmniRequest:
+    """A request that asks ``question`` about the media in ``inputs`` (media first unless ``text_first``)."""
     messages = user_turn(
         question,
         video=inputs.frames is not None,
         audio=inputs.audio is not None and not inputs.audio_in_video,
         system=system,
+        text_first=text_first,
     )
     return OmniRequest(messages, inputs)
 

@@ -19,7 +19,9 @@ class TargetRequest:
     text: str
     video: bool = True
     audio: bool = True
-    sampling: SamplingConfig | None = None  # this request's decoding (a sampled draw), else the target's
+    sampling: SamplingConfig | None = None  # this request's decoding (a draw's, a protocol's)
+    system: str | None = None  # a system turn (an evaluation protocol's)
+    text_first: bool = False  # the text before the media in the user turn
 
 
 class AVModel(Protocol):

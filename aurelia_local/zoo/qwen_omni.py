@@ -8,6 +8,7 @@ from typing import Literal
 from aurelia_local.core.config import Settings, model_folder
 from aurelia_local.core.errors import ConfigError, ModelMissingError
 from aurelia_local.core.model_files import missing_files
+from aurelia_local.core.protocols import target_media
 from aurelia_local.engines.protocol import BlockingEngine
 from aurelia_local.engines.request import EngineRequest, bundle_inputs, question_request
 from aurelia_local.zoo.base import TargetRequest
@@ -30,7 +31,7 @@ class QwenOmniAdapter:
         self.key = card.key
         self.card = card
         self.backend = backend
-        self.media = settings.media  # the bundle was decoded with these; card.frames is advice
+        self.media = target_media(settings)  # the bundle was decoded with these; card.frames is advice
         self.sampling = settings.sampling
         ref = ModelRef(kind=card.kind, folder=card.folder, dtype=card.dtype, tiny=card.tiny)
         self.ref = ref
@@ -67,7 +68,8 @@ class QwenOmniAdapter:
             audio=inputs.audio if request.audio else None,
             audio_in_video=self.card.audio_in_video and inputs.audio_in_video and both,
         )
-        return EngineRequest(question_request(request.text, inputs), request.sampling or self.sampling)
+        asked = question_request(request.text, inputs, system=request.system, text_first=request.text_first)
+        return EngineRequest(asked, request.sampling or self.sampling)
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""

@@ -103,6 +103,14 @@ def test_results_report_and_chart(evaluated):
     report = (out / "report.md").read_text()
     assert "| zero_shot | 4 |" in report and "aurelia vs zero_shot" in report and "per category" in report
     assert (out / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # what r* cost per sample, from the loop's own traces
+    traces = [t for t in read_records(out / "reasoning" / "traces.jsonl") if t["status"] == "ok"]
+    cost = saved["loop_cost"]["aurelia"]
+    assert cost["samples"] == len(traces) == 4 and saved["loop_cost"]["avrt"]["samples"] == 4
+    assert cost["seconds"] == pytest.approx(sum(t["seconds"] for t in traces) / 4, abs=1e-3)
+    generated = sum(r["tokens"]["generator"]["completion"] for t in traces for r in t["rounds"])
+    assert cost["by_agent"]["generator"]["completion"] == pytest.approx(generated / 4, abs=1e-3) > 0
+    assert "## What r* cost" in report and "| aurelia | 4 |" in report
 
 
 def test_an_interrupted_eval_resumes_without_asking_twice(evaluated, smoke, daily_omni_clip):
@@ -319,6 +327,49 @@ def test_worldsense_loads_and_evaluates_end_to_end(evaluated, daily_omni_clip, t
     report = (out / "report.md").read_text()
     assert "Accuracy % per domain:" in report and "| Daily Life |" in report
     assert results.invalid_records and "vid2" in json.dumps(results.invalid_records)
+
+
+def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, tmp_path):
+    """Daily-Omni's script on a short clip through the vLLM target: its request, its budget, its reading."""
+    from conftest import with_protocol
+
+    from aurelia_local.app.eval.dry_run import dry_run
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.core.answers import extract_choice, first_letter
+    from aurelia_local.zoo.cards import load_card
+    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+
+    _, _, targets, ctx = evaluated
+    root = tmp_path / "daily_omni"
+    (root / "Videos" / "v1").mkdir(parents=True)
+    shutil.copyfile(clip_dir / "shots.mp4", root / "Videos" / "v1" / "v1_video.mp4")  # 4 s, 160x120
+    qa = [{"Question": "What is heard?", "Choice": ["A. a tone", "B. speech", "C. music", "D. silence"],
+           "Answer": "A", "video_id": "v1", "Type": "Audio", "video_duration": "30s"}]  # fmt: skip
+    (root / "qa.json").write_text(json.dumps(qa))
+    settings = with_protocol(ctx.settings, "daily_omni_official")
+    card = load_card("tiny_qwen2_5_omni", settings)
+    adapter = QwenOmniAdapter(card, settings, "vllm", engine=targets["tiny_vllm"].engine)
+    arms = ["zero_shot", "cot", "video_only"]
+    results = run_eval(settings, "daily_omni", root, {"tiny_vllm": adapter}, arms, tmp_path / "eval",
+                       progress=False)  # fmt: skip
+    rows = {r.arm: r for r in read_eval_rows(tmp_path / "eval" / "samples.jsonl")}
+    assert all(r.status == "ok" and r.protocol == "daily_omni_official" for r in rows.values())
+    choices = ["a tone", "speech", "music", "silence"]
+    for arm in ("zero_shot", "video_only"):  # the script's budget and reading
+        assert len(rows[arm].output_tokens) <= 10 and rows[arm].extracted == first_letter(
+            rows[arm].output, choices
+        )
+    assert len(rows["cot"].output_tokens) > 10  # the reasoning arm keeps the profile's budget
+    assert rows["cot"].extracted == extract_choice(rows["cot"].output, choices)
+    # 2 frames a second of a 4 s clip, each resized to multiples of 28 px: what the processor counts too
+    dry = dry_run(settings, "daily_omni", root, {"tiny_vllm": adapter}, arms, tmp_path / "dry")
+    assert dry["tiny_vllm"]["zero_shot"]["video"] == rows["zero_shot"].media_tokens["video"] > 0
+    assert dry["tiny_vllm"]["zero_shot"]["audio"] == rows["zero_shot"].media_tokens["audio"] > 0
+    assert results.protocol == "daily_omni_official"
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "Protocol daily_omni_official" in report
+    with pytest.raises(ConfigError, match="does not apply to --benchmark worldsense"):
+        run_eval(settings, "worldsense", root, {"tiny_vllm": adapter}, arms, tmp_path / "ws", progress=False)
 
 
 def test_a_dry_run_shows_what_each_target_sees_without_loading_weights(evaluated, daily_omni_clip, tmp_path,

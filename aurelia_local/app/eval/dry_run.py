@@ -32,9 +32,11 @@ def dry_run(
     """
     from aurelia_local.app.eval.runner import load_benchmark
     from aurelia_local.core.jsonl import RecordWriter
+    from aurelia_local.core.protocols import check_protocol
     from aurelia_local.core.records import TraceRecord, read_traces
     from aurelia_local.engines.families import family_of
 
+    check_protocol(settings, benchmark)
     samples = [s for s in load_benchmark(benchmark, data_root, settings)[:limit] if isinstance(s, Sample)]
     given = {}
     if traces is not None:
@@ -70,14 +72,20 @@ def _row(sample: Sample, key: str, arm: str, adapter, family, processor, r_star:
     from aurelia_local.core.media.bundle import load_bundle
     from aurelia_local.core.records import RequestRow
 
-    head = {"sample_id": sample.id, "target": key, "arm": arm, **stamp(settings)}
+    head = {
+        "sample_id": sample.id,
+        "target": key,
+        "arm": arm,
+        "protocol": settings.eval.protocol,
+        **stamp(settings),
+    }
     try:
         asked = requests_for(sample, arm, r_star, settings, load_bundle)
         built = adapter.build(asked[0])
     except AureliaError as exc:
         return RequestRow(**head, status="error", error=str(exc))
     request = built.request
-    ids = family.hf_inputs(processor, request, settings.media)["input_ids"][0].tolist()
+    ids = family.hf_inputs(processor, request, adapter.media)["input_ids"][0].tolist()
     tokenizer = getattr(processor, "tokenizer", processor)
     return RequestRow(
         **head, status="ok", prompt=family.chat_text(processor, request),

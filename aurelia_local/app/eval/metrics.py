@@ -101,3 +101,26 @@ def _gains(by_arm: dict[str, list[dict]], arms: list[str], baseline: str, seed: 
             "paired_samples": len(pairs),
         }
     return gains
+
+
+def loop_cost(traces: list) -> dict[str, Any]:
+    """What the loop spent per sample to produce r* (``TraceRecord``s): seconds, rounds, tokens by agent."""
+    n = len(traces)
+    if not n:
+        return {"samples": 0}
+    agents: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"seconds": 0.0, "prompt": 0.0, "completion": 0.0}
+    )
+    for trace in traces:
+        for rnd in trace.rounds:
+            for agent, seconds in rnd.seconds.items():
+                agents[agent]["seconds"] += seconds
+            for agent, counts in rnd.tokens.items():
+                agents[agent]["prompt"] += counts.prompt
+                agents[agent]["completion"] += counts.completion
+    return {
+        "samples": n,
+        "seconds": round(sum(t.seconds for t in traces) / n, 3),
+        "rounds": round(sum(len(t.rounds) for t in traces) / n, 3),
+        "by_agent": {a: {k: round(v / n, 3) for k, v in c.items()} for a, c in sorted(agents.items())},
+    }

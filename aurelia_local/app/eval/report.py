@@ -88,8 +88,9 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     lines = [
         f"# {results['benchmark']}: {results['samples']} samples, arms {', '.join(results['arms'])}",
         "",
-        f"Profile {results['profile']}, config hash {results['config_hash']}, injection "
-        f"{results['injection_version']}, aurelia {results['aurelia_version']}. Samples with r*: "
+        f"Protocol {results['protocol']}, profile {results['profile']}, "
+        f"config hash {results['config_hash']}, injection {results['injection_version']}, "
+        f"aurelia {results['aurelia_version']}. Samples with r*: "
         f"{results['reasoning']['samples_with_r_star']} (from {results['reasoning']['source']}). "
         f"Invalid records: {len(results['invalid_records'])}. Failures count as wrong and are listed.",
         "",
@@ -98,4 +99,20 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     ]
     for key, summary in results["summary"].items():
         lines += target_section(key, summary, results["arms"])
+    lines += cost_section(results.get("loop_cost") or {})
     (out / "report.md").write_text("\n".join(lines))
+
+
+def cost_section(costs: dict[str, Any]) -> list[str]:
+    """What the loop spent per sample for each reasoning arm's r*: seconds, rounds, tokens by agent."""
+    if not any(c.get("samples") for c in costs.values()):
+        return []
+    lines = ["## What r* cost", "", "Per sample, mean over the samples with r*:", ""]
+    rows = []
+    for arm, cost in costs.items():
+        for agent, spent in (cost.get("by_agent") or {}).items():
+            cells = [f"{spent['seconds']:.2f}", f"{spent['prompt']:.0f}", f"{spent['completion']:.0f}"]
+            rows.append([arm, str(cost["samples"]), f"{cost['seconds']:.1f}", f"{cost['rounds']:.2f}", agent,
+                         *cells])  # fmt: skip
+    header = ["arm", "samples", "loop s", "rounds", "agent", "agent s", "prompt tokens", "completion tokens"]
+    return [*lines, *_table(header, rows), ""]

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aurelia_local.core.answers import extract_choice, normalize_open_answer
+from aurelia_local.core.answers import extract_choice, first_letter, normalize_open_answer
+from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 from aurelia_local.core.catalog import BENCHMARKS
 from aurelia_local.core.config import Settings, stamp
 from aurelia_local.core.datasets import Sample, SampleError, data_root_of
 from aurelia_local.core.errors import AureliaError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 from aurelia_local.core.jsonl import RecordWriter
+from aurelia_local.core.protocols import (
+    arm_sampling,
+    check_protocol,
+    extracts_first_letter,
+    protocol_of,
+    target_media,
+)
 from aurelia_local.core.records import Draw, EvalResults, EvalRow, TraceRecord, read_eval_rows, read_traces
 from aurelia_local.core.registry import load
 
@@ -32,10 +40,13 @@ def load_benchmark(name: str, data_root: Path, settings: Settings) -> list[Sampl
     return list(load(BENCHMARKS.get(name).loader)(Path(data_root), settings.data))
 
 
-def extract(text: str, sample: Sample) -> str | None:
-    """The answer an output commits to: an option letter, or a normalised open answer."""
+def extract(text: str, sample: Sample, script: bool = False) -> str | None:
+    """The answer an output commits to: an option letter, or a normalised open answer.
+
+    ``script``: read it as the protocol's official script does (the first letter).
+    """
     if sample.choices:
-        return extract_choice(text, sample.choices)
+        return first_letter(text, sample.choices) if script else extract_choice(text, sample.choices)
     return normalize_open_answer(text) or None
 
 
@@ -48,16 +59,19 @@ def reasoning_for(
     ctx,
     progress: bool,
     data_root: Path | None = None,
+    costs: dict[str, dict] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """r* per arm and sample id, for every arm whose registry entry injects r*.
 
     An arm's r* comes from the loop with that arm's topology (``out/reasoning`` for ``aurelia``,
     ``out/reasoning_<topology>`` for others); ``traces`` replaces the ``aurelia`` topology's run.
+    ``costs`` receives what the loop spent per sample for each arm (``metrics.loop_cost``).
     """
     from aurelia_local.app.distill import distill
-    from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
+    from aurelia_local.app.eval.metrics import loop_cost
 
     found: dict[str, dict[str, list[str]]] = {}
+    wanted = {s.id for s in samples}
     for arm in arms:
         topology = ARM_REGISTRY.get(arm).r_star
         if topology is None:
@@ -72,6 +86,8 @@ def reasoning_for(
             distill(run, samples, out / folder, progress=progress, ctx=run_ctx, data_root=data_root)
         ok = [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
         found[arm] = {r.id: r.reasoning_steps for r in ok}
+        if costs is not None:
+            costs[arm] = loop_cost([r for r in ok if r.id in wanted])
     return found
 
 
@@ -99,6 +115,7 @@ def _row(sample: Sample, target: str, arm: str, run: EvalRun, **fields: Any) -> 
     return EvalRow(
         sample_id=sample.id, target=target, arm=arm, answer=sample.answer, category=sample.category,
         duration=sample.duration, domain=sample.domain, injection_version=INJECTION_VERSION,
+        protocol=run.settings.eval.protocol,
         backend=run.backend, identity=run.identity, card=run.cards.get(target), **fields,
         **stamp(run.settings),
     )  # fmt: skip
@@ -138,10 +155,11 @@ def _answered(sample: Sample, target: str, arm: str, run: EvalRun, r_star: dict,
     failed = next((r for r in results if isinstance(r, Exception)), None)
     if failed is not None:
         return _row(sample, target, arm, run, status="error", error=f"{type(failed).__name__}: {failed}")
-    got = [extract(result.text, sample) for result in results]
+    script = extracts_first_letter(run.settings, arm)
+    got = [extract(result.text, sample, script) for result in results]
     fields: dict[str, Any] = {}
     chosen = 0
-    if len(results) > 1 or asked[0].sampling is not None:
+    if ARM_REGISTRY.get(arm).vote:
         winner, votes, tie = majority(got)
         chosen = got.index(winner) if winner is not None else 0
         draws = [Draw(seed=req.sampling.seed, output=res.text, extracted=g)
@@ -175,8 +193,6 @@ def draw_seed(seed: int, sample_id: str, draw: int) -> int:
 
 def requests_for(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle) -> list:
     """What the target is asked for (sample, arm): one request, or k sampled draws for a voting arm."""
-    from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
-
     request = _request(sample, arm, r_star, settings, load_bundle)
     if not ARM_REGISTRY.get(arm).vote:
         return [request]
@@ -191,16 +207,27 @@ def requests_for(sample: Sample, arm: str, r_star: dict, settings: Settings, loa
 def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bundle):
     from aurelia_local.zoo.base import TargetRequest
 
+    protocol = protocol_of(settings)
     video, audio = arm_modalities(arm)
+    if not protocol.audio:
+        if audio and not video:
+            raise AureliaError(f"{sample.id}: the {arm} arm needs the audio, which protocol {protocol.key} "
+                               "never gives the model")  # fmt: skip
+        audio = False
+    media = target_media(settings)
     # an arm without audio accepts samples that have none
-    media = settings.media if audio else settings.media.model_copy(update={"video_only": True})
+    media = media if audio else media.model_copy(update={"video_only": True})
     bundle = load_bundle(sample.video, sample.audio, media)
     if arm in REASONING_ARMS and sample.id not in r_star.get(arm, {}):
         raise AureliaError(
             f"{sample.id}: no r* for the {arm} arm (the loop failed on it; see its traces.jsonl)"
         )
-    text = target_prompt(arm, sample.question, sample.choices, r_star.get(arm, {}).get(sample.id))
-    return TargetRequest(bundle, text, video=video, audio=audio and bundle.audio is not None)
+    given = r_star.get(arm, {}).get(sample.id)
+    text = target_prompt(arm, sample.question, sample.choices, given, protocol.key)
+    return TargetRequest(
+        bundle, text, video=video, audio=audio and bundle.audio is not None,
+        sampling=arm_sampling(settings, arm), system=protocol.system, text_first=protocol.text_first,
+    )  # fmt: skip
 
 
 def _answer(adapter, requests: list) -> list:
@@ -222,13 +249,15 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
     """
     from aurelia_local.app.eval.report import write_report
 
+    check_protocol(settings, benchmark)
     root = data_root_of(Path(data_root))
     manifest, out = _start(settings, benchmark, root, out, traces, backend, new_run, limit=limit)
     run = EvalRun(settings, manifest.identity_hash, backend, dict(cards or {}))
     items = load_benchmark(benchmark, data_root, settings)[:limit]
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
-    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root)
+    costs: dict[str, dict] = {}
+    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root, costs)
     path = out / "samples.jsonl"
     done = set(run.rows(path, r_star))
     writer = RecordWriter(path)
@@ -241,7 +270,9 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
     finally:
         writer.close()
     rows = [r.model_dump() for r in run.rows(path, r_star).values()]
-    results = _results(run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows)
+    results = _results(
+        run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs
+    )
     (out / "results.json").write_text(results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)
     return results
@@ -267,7 +298,7 @@ def _start(settings, benchmark, root, out, traces, backend, new_run, **execution
 
 
 def _results(
-    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows
+    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs
 ) -> EvalResults:
     from aurelia_local.app.eval.metrics import summarize
     from aurelia_local.core.identity import package_versions
@@ -279,6 +310,7 @@ def _results(
         summary={k: summarize([r for r in rows if r["target"] == k], arms) for k in targets},
         reasoning={"samples_with_r_star": {arm: len(v) for arm, v in r_star.items()},
                    "source": str(traces) if traces else "loop"},
-        injection_version=INJECTION_VERSION, resolved_config=run.settings.model_dump(mode="json"),
+        injection_version=INJECTION_VERSION, protocol=run.settings.eval.protocol, loop_cost=costs or None,
+        resolved_config=run.settings.model_dump(mode="json"),
         versions=package_versions(), backend=run.backend, identity=run.identity, **stamp(run.settings),
     )  # fmt: skip

@@ -2,7 +2,9 @@
 
 A ``MediaBundle`` holds:
 
-- uniform frames for the omni models (``media.num_frames``), at most ``media.video_max_pixels``,
+- frames for the omni models: ``media.num_frames`` spread over the clip at most
+  ``media.video_max_pixels`` each, or, with ``media.frame_sampling: fps``, the frames and sizes
+  ``qwen_omni_utils.process_mm_info`` would give (the official protocols' media),
 - keyframes (``aurelia_local.core.media.keyframes``) at ``media.keyframe_size`` for CLIP,
 - the audio, mono, at 16 kHz (Whisper, Qwen omni) and 48 kHz (CLAP), from the separate audio file
   when one is given, else from the video's own track.
@@ -58,10 +60,13 @@ class MediaBundle:
     audio_path: Path | None
     audio_source: Literal["file", "video"] | None
     audio_silent: bool
+    sampled_fps: float | None = None  # the sampling's own frames per second (fps sampling)
 
     @property
     def frames_fps(self) -> float | None:
         """Sampled frames per second of video time (what the omni processors call fps)."""
+        if self.sampled_fps is not None:
+            return self.sampled_fps
         return len(self.frames) / self.info.duration_s if self.info.duration_s > 0 else None
 
     def keyframe_records(self) -> list[Keyframe]:
@@ -124,10 +129,12 @@ def with_frame_count(bundle: MediaBundle, count: int, media: MediaConfig) -> Med
     """The same sample with ``count`` uniform frames: only those frames are decoded, the rest is shared."""
     from aurelia_local.core.media.decode import uniform_indices
 
-    if len(uniform_indices(bundle.info.num_frames, count)) == len(bundle.frames):
+    if bundle.sampled_fps is None and len(uniform_indices(bundle.info.num_frames, count)) == len(
+        bundle.frames
+    ):
         return bundle
     frames, times = _uniform_frames(bundle.video, bundle.info, count, media)
-    return replace(bundle, frames=frames, frame_times=times)
+    return replace(bundle, frames=frames, frame_times=times, sampled_fps=None)
 
 
 def _uniform_frames(
@@ -141,6 +148,22 @@ def _uniform_frames(
     # decode time, memory and the processor's own resize.
     frames = read_frames(video, idx, fit_pixels(info.width, info.height, media.video_max_pixels))
     return frames, tuple(i / info.fps for i in idx)
+
+
+def _fps_frames(
+    video: Path, info: VideoInfo, media: MediaConfig
+) -> tuple[np.ndarray, tuple[float, ...], float]:
+    """The frames qwen_omni_utils samples and sizes for a video, their times, and its sampling fps."""
+    from aurelia_local.core.media.decode import fps_frame_count, multiple_size, read_frames, spread_indices
+
+    total = info.num_frames
+    count = fps_frame_count(total, info.fps, media.sample_fps, media.min_frames, media.max_frames)
+    idx = spread_indices(total, count)
+    budget = max(
+        min(media.video_max_pixels, media.video_total_pixels / count * 2), int(media.video_min_pixels * 1.05)
+    )
+    frames = read_frames(video, idx, multiple_size(info.width, info.height, media.video_min_pixels, budget))
+    return frames, tuple(i / info.fps for i in idx), count / total * info.fps
 
 
 def keep_bundles(in_flight: int) -> None:
@@ -167,7 +190,11 @@ def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> Me
 
     info = probe(video)
     check_limits(info, media)
-    frames, frame_times = _uniform_frames(video, info, media.num_frames, media)
+    sampled_fps = None
+    if media.frame_sampling == "fps":
+        frames, frame_times, sampled_fps = _fps_frames(video, info, media)
+    else:
+        frames, frame_times = _uniform_frames(video, info, media.num_frames, media)
     cands = candidate_indices(info.num_frames, info.fps, media.keyframe_fps, media.keyframe_candidates)
     small = read_frames(video, cands, scaled_size(info.width, info.height, media.keyframe_size))
     choice = select_keyframes(to_grey(small, media.ssim_size), media.ssim_threshold, media.max_keyframes)
@@ -181,6 +208,7 @@ def _decode(key: str, video: Path, audio: Path | None, media: MediaConfig) -> Me
         audio=wav16, audio_48k=wav48, sample_rate=media.audio_sample_rate,
         audio_path=audio, audio_source=source,
         audio_silent=bool(wav48 is not None and float(np.abs(wav48).max()) < SILENCE_PEAK),
+        sampled_fps=sampled_fps,
     )  # fmt: skip
 
 

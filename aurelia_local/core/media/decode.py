@@ -5,6 +5,7 @@ Every failure is a ``MediaError`` that names the file and what is wrong with it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,43 @@ def uniform_indices(total: int, count: int) -> list[int]:
         return []
     count = min(count, total)
     return [min(total - 1, int((i + 0.5) * total / count)) for i in range(count)]
+
+
+FRAME_MULTIPLE = 2  # qwen_omni_utils: an even number of frames (the models' temporal patch)
+PIXEL_MULTIPLE = 28  # qwen_omni_utils for Qwen2.5-Omni: 14 px patches merged 2 x 2
+
+
+def fps_frame_count(total: int, video_fps: float, rate: float, min_frames: int, max_frames: int) -> int:
+    """How many frames qwen_omni_utils samples from a video: ``rate`` a second, within the limits.
+
+    Its ``smart_nframes``: the count at ``rate`` frames a second, raised to ``min_frames``, capped at
+    ``max_frames`` and the video's own frame count, then rounded down to an even number.
+    """
+    low = math.ceil(min_frames / FRAME_MULTIPLE) * FRAME_MULTIPLE
+    high = math.floor(min(max_frames, total) / FRAME_MULTIPLE) * FRAME_MULTIPLE
+    wanted = min(max(total / video_fps * rate, low), high, total)
+    count = math.floor(wanted / FRAME_MULTIPLE) * FRAME_MULTIPLE
+    if not FRAME_MULTIPLE <= count <= total:
+        raise MediaError(f"a video of {total} frames is too short for {count} frames at {rate:g} a second")
+    return count
+
+
+def spread_indices(total: int, count: int) -> list[int]:
+    """``count`` frame indices from the first frame to the last, evenly spaced and rounded."""
+    return [int(i) for i in np.linspace(0, total - 1, count).round()]
+
+
+def multiple_size(width: int, height: int, min_pixels: float, max_pixels: float) -> tuple[int, int]:
+    """(width, height) in multiples of 28 px, aspect kept, within the pixel limits (``smart_resize``)."""
+    f = PIXEL_MULTIPLE
+    h, w = max(f, round(height / f) * f), max(f, round(width / f) * f)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = math.floor(height / beta / f) * f, math.floor(width / beta / f) * f
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / f) * f, math.ceil(width * beta / f) * f
+    return w, h
 
 
 def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
@@ -156,10 +194,12 @@ def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -
                 raise MediaError(f"{path}: no audio track")
             seconds = (container.duration or 0) / 1_000_000 + 1
             audio = _Samples(min(int(seconds * sample_rate), limit or 1 << 62))
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            # Channels are averaged (as librosa and torchaudio mix to mono); FFmpeg's own mono
+            # downmix adds them at -3 dB, which makes a stereo track sqrt(2) times louder.
+            resampler = av.AudioResampler(format="fltp", rate=sample_rate)
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
-                    audio.add(out.to_ndarray().reshape(-1))
+                    audio.add(out.to_ndarray().mean(axis=0))
                 if limit is not None and audio.size > limit:
                     raise MediaError(
                         f"{path}: audio is longer than {max_seconds:g} s, the limit "
@@ -167,7 +207,7 @@ def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -
                         "--set media.max_audio_seconds=SECONDS"
                     )
             for out in resampler.resample(None):
-                audio.add(out.to_ndarray().reshape(-1))
+                audio.add(out.to_ndarray().mean(axis=0))
     except MediaError:
         raise
     except av.error.FFmpegError as exc:
