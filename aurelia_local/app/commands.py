@@ -180,8 +180,12 @@ def _eval_dry_run(args: argparse.Namespace, settings, cards: dict, arms: list[st
     means = dry_run(
         settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit, args.reasoning
     )
+    _out(f"protocol {settings.eval.protocol}")
     for key, by_arm in means.items():
         for arm, m in by_arm.items():
+            if "errors" in m:
+                _out(f"{key} {arm}: {m['errors']} request(s) refused: {m['error']}")
+                continue
             tokens = f"video {m['video']:.0f}, audio {m['audio']:.0f}"
             _out(f"{key} {arm}: {m['prompt']:.0f} prompt tokens ({tokens}; mean over samples)")
     _out(f"requests in {Path(args.out) / REQUESTS}")

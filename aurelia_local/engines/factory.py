@@ -50,10 +50,10 @@ def build_engine(
         from aurelia_local.engines.vllm_engine import VllmEngine
 
         share = settings.engine.gpu_memory_shares.get(role) if role else None
-        return _track(VllmEngine(path, ref, settings.engine, settings.media, settings.sampling.seed, share))
+        return _track(VllmEngine(path, ref, settings.engine, settings.sampling.seed, share))
     from aurelia_local.engines.hf import HfEngine
 
-    return _track(HfEngine(path, ref, settings.media))
+    return _track(HfEngine(path, ref))
 
 
 def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engine:

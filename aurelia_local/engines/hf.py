@@ -9,7 +9,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from aurelia_local.core.config import MediaConfig, ModelRef
+from aurelia_local.core.config import ModelRef
 from aurelia_local.core.types import Generation
 from aurelia_local.engines.families import family_of
 from aurelia_local.engines.protocol import Activity
@@ -19,11 +19,10 @@ from aurelia_local.engines.request import EngineRequest
 class HfEngine:
     """A model run by transformers (greedy when temperature is 0)."""
 
-    def __init__(self, model_dir: Path, ref: ModelRef, media: MediaConfig, device: str | None = None):
+    def __init__(self, model_dir: Path, ref: ModelRef, device: str | None = None):
         import torch
 
         self.family = family_of(ref.kind)
-        self.media = media
         self.model_dir = Path(model_dir)
         self.model_id = self.model_dir.name
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -50,7 +49,7 @@ class HfEngine:
         import torch
 
         request, sampling = item.request, item.sampling
-        batch = self.family.hf_inputs(self.processor, request, self.media).to(self.device)
+        batch = self.family.hf_inputs(self.processor, request).to(self.device)
         ids = batch["input_ids"][0].tolist()
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         counts = self.family.media_tokens(ids, tokenizer.convert_tokens_to_ids)

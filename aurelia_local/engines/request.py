@@ -32,6 +32,8 @@ class AVInputs:
     sample_rate: int = 16000
     fps: float | None = None  # sampled frames per second of video time
     audio_in_video: bool = False
+    min_pixels: int | None = None  # the frames' pixel range for the processor (``media.video_*_pixels``)
+    max_pixels: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ def bundle_inputs(bundle: MediaBundle, media: MediaConfig) -> AVInputs:
         hop = bundle.sample_rate // 100
         wav = wav[: max(hop, wav.size // hop * hop)]
     in_video = bundle.audio_source == "video" and media.use_audio_in_video
-    return AVInputs(bundle.frames, wav, bundle.sample_rate, bundle.frames_fps, in_video)
+    return AVInputs(
+        bundle.frames, wav, bundle.sample_rate, bundle.frames_fps, in_video,
+        min_pixels=media.video_min_pixels, max_pixels=media.video_max_pixels,
+    )  # fmt: skip
 
 
 def load_av_inputs(video: Path, audio: Path | None, media: MediaConfig) -> AVInputs:

@@ -51,7 +51,6 @@ class ServerEngine:
         self.model_id = role  # scripts/serve_agents.sh serves each model under its role's name
         self.family = family_of(settings.models[role].kind)
         self.activity = Activity()
-        self.media = settings.media
         self.retries = settings.engine.max_retries
         self._next = itertools.cycle(range(len(self.roots)))
         # No proxies or .netrc from the environment, and no cookies kept: nothing is sent but the request.
@@ -74,7 +73,7 @@ class ServerEngine:
         body = {
             "model": self.model_id, "temperature": s.temperature, "top_p": s.top_p,
             "max_tokens": s.max_tokens, "seed": s.seed, "return_token_ids": True,
-            **self.family.openai_request(item.request, self.media),
+            **self.family.openai_request(item.request),
         }  # fmt: skip
         if item.structured:
             body["structured_outputs"] = item.structured

@@ -31,7 +31,7 @@ import queue
 import threading
 from pathlib import Path
 
-from aurelia_local.core.config import EngineConfig, MediaConfig, ModelRef, SamplingConfig
+from aurelia_local.core.config import EngineConfig, ModelRef, SamplingConfig
 from aurelia_local.core.errors import EngineError
 from aurelia_local.core.types import Generation
 from aurelia_local.engines.families import family_of
@@ -96,7 +96,6 @@ class VllmEngine:
         model_dir: Path,
         ref: ModelRef,
         engine: EngineConfig,
-        media: MediaConfig,
         seed: int = 0,
         memory_share: float | None = None,
     ):
@@ -109,7 +108,6 @@ class VllmEngine:
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         self.family = family_of(ref.kind)
-        self.media = media
         self.model_dir = Path(model_dir)
         self.model_id = self.model_dir.name
         self.processor = self.family.load_processor(self.model_dir, ref.trust_remote_code)
@@ -155,7 +153,7 @@ class VllmEngine:
         loop = asyncio.get_running_loop()
         futures, ids = [], []
         for item in items:
-            prompt = self.family.vllm_prompt(self.processor, item.request, self.media)
+            prompt = self.family.vllm_prompt(self.processor, item.request)
             future = loop.create_future()
             rid = str(next(self._ids))
             self._inbox.put(

@@ -6,6 +6,7 @@ The nodes call these; nothing here knows about the graph.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 
@@ -104,7 +105,7 @@ async def ask_avrt(ctx: LoopContext, sample: Sample, bundle: MediaBundle, transc
     frames = await in_media_pool(ctx, with_frame_count, bundle, s.loop.avrt_frames, s.media)
     inputs = bundle_inputs(frames, s.media)
     vision_req = question_request(
-        p.vision_teacher_prompt(q, choices), AVInputs(inputs.frames, None, fps=inputs.fps)
+        p.vision_teacher_prompt(q, choices), dataclasses.replace(inputs, audio=None, audio_in_video=False)
     )
     audio_in = bundle_inputs(bundle, s.media)
     audio_req = question_request(

@@ -60,7 +60,7 @@ def test_audio_in_video_reaches_both_backends_with_equal_greedy_output(
 
 def test_vllm_prompt_interleaves_audio_inside_the_video_block(qwen2_5_vllm, av_inputs, smoke):
     request = question_request(QUESTION, av_inputs)
-    prompt = qwen2_5_vllm.family.vllm_prompt(qwen2_5_vllm.processor, request, smoke.media)
+    prompt = qwen2_5_vllm.family.vllm_prompt(qwen2_5_vllm.processor, request)
     assert prompt["mm_processor_kwargs"]["use_audio_in_video"] is True
     assert set(prompt["multi_modal_data"]) == {"video", "audio"}
     ids = generate_blocking(qwen2_5_vllm, [request], smoke.sampling)[0].prompt_token_ids

@@ -29,6 +29,7 @@ def dry_run(
     """Write ``out/requests.jsonl``; return the mean token counts per target and arm.
 
     ``targets``: zoo key -> an adapter built with ``load=False`` (its processor and card, no weights).
+    An (arm, target) whose every request failed maps to ``{"errors": n, "error": first message}``.
     """
     from aurelia_local.app.eval.runner import load_benchmark
     from aurelia_local.core.jsonl import RecordWriter
@@ -50,6 +51,7 @@ def dry_run(
     (out / REQUESTS).unlink(missing_ok=True)
     writer = RecordWriter(out / REQUESTS)
     totals: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    failed: dict[str, dict[str, list[str]]] = defaultdict(dict)
     try:
         for key, adapter in targets.items():
             family = family_of(adapter.card.kind)
@@ -60,9 +62,15 @@ def dry_run(
                     writer.write(row)
                     if row.status == "ok":
                         totals[key][arm].append({"prompt": row.prompt_tokens, **row.media_tokens})
+                    else:
+                        failed[key].setdefault(arm, []).append(row.error)
     finally:
         writer.close()
-    return {key: {arm: _mean(rows) for arm, rows in by_arm.items()} for key, by_arm in totals.items()}
+    means = {key: {arm: _mean(rows) for arm, rows in by_arm.items()} for key, by_arm in totals.items()}
+    for key, by_arm in failed.items():
+        for arm, errors in by_arm.items():
+            means.setdefault(key, {}).setdefault(arm, {"errors": len(errors), "error": errors[0]})
+    return means
 
 
 def _row(sample: Sample, key: str, arm: str, adapter, family, processor, r_star: dict, settings: Settings):
@@ -85,7 +93,7 @@ def _row(sample: Sample, key: str, arm: str, adapter, family, processor, r_star:
     except AureliaError as exc:
         return RequestRow(**head, status="error", error=str(exc))
     request = built.request
-    ids = family.hf_inputs(processor, request, adapter.media)["input_ids"][0].tolist()
+    ids = family.hf_inputs(processor, request)["input_ids"][0].tolist()
     tokenizer = getattr(processor, "tokenizer", processor)
     return RequestRow(
         **head, status="ok", prompt=family.chat_text(processor, request),

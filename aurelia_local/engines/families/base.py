@@ -11,7 +11,7 @@ from aurelia_local.core.errors import MediaError
 
 if TYPE_CHECKING:
     from aurelia_local.core.catalog import ModelFamily
-    from aurelia_local.core.config import EngineConfig, MediaConfig
+    from aurelia_local.core.config import EngineConfig
     from aurelia_local.engines.request import AVInputs, OmniRequest
 
 
@@ -49,7 +49,7 @@ class Family:
         raise ConfigError(f"model kind {self.kind!r} has no transformers engine; use the vLLM backend")
 
     # -- requests ------------------------------------------------------------------------------
-    def vllm_prompt(self, processor, request: OmniRequest, media: MediaConfig) -> dict[str, Any]:
+    def vllm_prompt(self, processor, request: OmniRequest) -> dict[str, Any]:
         """The ``vllm.inputs.TextPrompt`` dict of a request."""
         return {"prompt": self.chat_text(processor, request)}
 
@@ -58,11 +58,11 @@ class Family:
         conv = [{"role": m.role, "content": m.text()} for m in request.messages]
         return processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
 
-    def hf_inputs(self, processor, request: OmniRequest, media: MediaConfig):
+    def hf_inputs(self, processor, request: OmniRequest):
         """The tensors transformers generates from."""
         return processor(text=self.chat_text(processor, request), return_tensors="pt")
 
-    def openai_request(self, request: OmniRequest, media: MediaConfig) -> dict[str, Any]:
+    def openai_request(self, request: OmniRequest) -> dict[str, Any]:
         """The messages (and any extra fields) of an OpenAI chat-completions body."""
         return {"messages": [{"role": m.role, "content": m.text()} for m in request.messages]}
 

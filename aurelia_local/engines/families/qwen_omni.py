@@ -21,17 +21,18 @@ from aurelia_local.engines.families.base import Family
 from aurelia_local.engines.tiny.tokenizer import QWEN2_5_OMNI_TOKENS, QWEN3_OMNI_TOKENS, build_tokenizer
 
 if TYPE_CHECKING:
-    from aurelia_local.core.config import EngineConfig, MediaConfig
+    from aurelia_local.core.config import EngineConfig
     from aurelia_local.engines.request import AVInputs, OmniRequest
 
 MEDIA_LIMITS = {"audio": 1, "video": 1, "image": 0}
 
 
-def processor_kwargs(inputs: AVInputs, media: MediaConfig) -> dict[str, Any]:
-    """The processor arguments every backend passes for ``inputs``."""
+def processor_kwargs(inputs: AVInputs) -> dict[str, Any]:
+    """The processor arguments every backend passes for ``inputs`` (their own pixel range and fps)."""
     kwargs: dict[str, Any] = {"use_audio_in_video": inputs.audio_in_video}
     if inputs.frames is not None:
-        kwargs["size"] = {"shortest_edge": media.video_min_pixels, "longest_edge": media.video_max_pixels}
+        if inputs.min_pixels is not None and inputs.max_pixels is not None:
+            kwargs["size"] = {"shortest_edge": inputs.min_pixels, "longest_edge": inputs.max_pixels}
         if inputs.fps:
             kwargs["fps"] = inputs.fps
     return kwargs
@@ -90,13 +91,13 @@ class QwenOmni(Family):
         return processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
 
     @override
-    def vllm_prompt(self, processor, request: OmniRequest, media: MediaConfig) -> dict[str, Any]:
+    def vllm_prompt(self, processor, request: OmniRequest) -> dict[str, Any]:
         data: dict[str, Any] = {}
         if request.inputs.frames is not None:
             data["video"] = request.inputs.frames
         if request.inputs.audio is not None:
             data["audio"] = (request.inputs.audio, request.inputs.sample_rate)
-        kwargs = processor_kwargs(request.inputs, media)
+        kwargs = processor_kwargs(request.inputs)
         if "fps" in kwargs:
             # vLLM interleaves audio-in-video chunks by ``second_per_grid_ts`` from these kwargs and
             # assumes 1.0 s when it is absent, whatever fps the HF processor was given.
@@ -105,18 +106,18 @@ class QwenOmni(Family):
                 "mm_processor_kwargs": kwargs}  # fmt: skip
 
     @override
-    def hf_inputs(self, processor, request: OmniRequest, media: MediaConfig):
+    def hf_inputs(self, processor, request: OmniRequest):
         inputs = request.inputs
         return processor(
             text=self.chat_text(processor, request),
             videos=[inputs.frames] if inputs.frames is not None else None,
             audio=[inputs.audio] if inputs.audio is not None else None,
             return_tensors="pt",
-            **processor_kwargs(inputs, media),
+            **processor_kwargs(inputs),
         )
 
     @override
-    def openai_request(self, request: OmniRequest, media: MediaConfig) -> dict[str, Any]:
+    def openai_request(self, request: OmniRequest) -> dict[str, Any]:
         """Frames as a ``video/jpeg`` frame sequence (with their fps), audio as a 16 kHz WAV.
 
         The audio goes as its own input, never ``use_audio_in_video``: vLLM 0.32's server cannot take
@@ -141,7 +142,7 @@ class QwenOmni(Family):
             messages.append({"role": m.role, "content": parts})
         body: dict[str, Any] = {"messages": messages}
         if inputs.frames is not None:
-            body["mm_processor_kwargs"] = {**processor_kwargs(inputs, media), "use_audio_in_video": False}
+            body["mm_processor_kwargs"] = {**processor_kwargs(inputs), "use_audio_in_video": False}
         return body
 
     @override
