@@ -187,6 +187,7 @@ def _eval_dry_run(args: argparse.Namespace, settings, cards: dict, arms: list[st
                 _out(f"{key} {arm}: {m['errors']} request(s) refused: {m['error']}")
                 continue
             tokens = f"video {m['video']:.0f}, audio {m['audio']:.0f}"
+            tokens += f", image {m['image']:.0f}" if m.get("image") else ""
             _out(f"{key} {arm}: {m['prompt']:.0f} prompt tokens ({tokens}; mean over samples)")
     _out(f"requests in {Path(args.out) / REQUESTS}")
     return 0

@@ -15,7 +15,7 @@ from pydantic import computed_field, model_validator
 
 from aurelia_local.core.registry import Entry, Registry
 
-Modality = Literal["video", "audio", "text"]
+Modality = Literal["video", "audio", "image", "text"]
 Topology = Literal["aurelia", "avrt"]  # where r* comes from: the loop, or the loop with AVRT's round one
 
 
@@ -26,6 +26,7 @@ class ModelFamily(Entry):
     model_class: str | None = None  # transformers class of the full model (omni: only its thinker is used)
     audio_token: str | None = None  # placeholder tokens an omni prompt holds for each medium
     video_token: str | None = None
+    image_token: str | None = None
     required_files: tuple[tuple[str, ...], ...] = ()  # a usable folder holds one file of each group
     checkpoint_file: str | None = None  # a folder holding one checkpoint (``ModelRef.file`` overrides it)
     adapter: str | None = None  # dotted path of the zoo adapter class, for families that can be targets
@@ -123,13 +124,15 @@ _QWEN = "aurelia_local.engines.families.qwen_omni"
 _ENCODERS = "aurelia_local.engines.tiny.encoders"
 
 FAMILIES: Registry[ModelFamily] = Registry("model kind", [
-    ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video + audio + text in, text out",
-                inputs=("video", "audio", "text"), model_class="Qwen2_5OmniForConditionalGeneration",
-                audio_token="<|AUDIO|>", video_token="<|VIDEO|>", required_files=_OMNI_FILES,
+    ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video or image, audio, text in",
+                inputs=("video", "audio", "image", "text"),
+                model_class="Qwen2_5OmniForConditionalGeneration", audio_token="<|AUDIO|>",
+                video_token="<|VIDEO|>", image_token="<|IMAGE|>", required_files=_OMNI_FILES,
                 adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen2_5_omni"),
-    ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video + audio + text in, text out",
-                inputs=("video", "audio", "text"), model_class="Qwen3OmniMoeForConditionalGeneration",
-                audio_token="<|audio_pad|>", video_token="<|video_pad|>", required_files=_OMNI_FILES,
+    ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video or image, audio, text in",
+                inputs=("video", "audio", "image", "text"),
+                model_class="Qwen3OmniMoeForConditionalGeneration", audio_token="<|audio_pad|>",
+                video_token="<|video_pad|>", image_token="<|image_pad|>", required_files=_OMNI_FILES,
                 adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen3_omni_moe"),
     ModelFamily(key="text_llm", summary="a chat text LLM (the summarizer and the AVRT merger)",
                 inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json")),
@@ -163,6 +166,9 @@ BENCHMARKS: Registry[BenchmarkEntry] = Registry("benchmark", [
     BenchmarkEntry(key="worldsense", summary="WorldSense: multiple-choice questions on real-world AV videos",
                    loader="aurelia_local.core.datasets:load_worldsense", answer="choice",
                    layout="worldsense_qa.json (video id -> task0, task1, ...) and videos/<video_id>.mp4"),
+    BenchmarkEntry(key="omnibench", summary="OmniBench: multiple-choice questions on an image and a sound",
+                   loader="aurelia_local.core.datasets:load_omnibench", answer="choice",
+                   layout="dataset/*.jsonl; image_path and audio_path under mm_data/image and mm_data/audio"),
     BenchmarkEntry(key="music_avqa", summary="MUSIC-AVQA: open questions on music performances",
                    loader="aurelia_local.core.datasets:load_music_avqa", answer="open",
                    layout="an annotation JSON (avqa-test.json) in --data-root; clips in videos/<id>.mp4"),

@@ -1,4 +1,4 @@
-"""Samples and where they come from: the project's JSONL manifest and the Daily-Omni layout.
+"""Samples and where they come from: the project's JSONL manifest and the benchmarks' own layouts.
 
 Loaders stream: each yields one ``Sample`` or one ``SampleError`` per record, so a bad line becomes
 an error record and the rest of the dataset still runs. Media is not opened here.
@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aurelia_local.core.errors import AureliaError
-from aurelia_local.core.text import letter_index, option_texts
+from aurelia_local.core.text import letter, letter_index, option_texts
 
 if TYPE_CHECKING:
     from aurelia_local.core.config import DataConfig
@@ -36,14 +36,21 @@ class Sample(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(min_length=1)
     question: str = Field(min_length=1)
-    video: Path
+    video: Path | None = None
     audio: Path | None = None
+    image: Path | None = None  # a still image instead of a video (OmniBench: image + audio)
     choices: list[str] | None = None
     answer: str | None = None
     category: str | None = None
     duration: str | None = None
     domain: str | None = None
     source: str = "manifest"
+
+    @model_validator(mode="after")
+    def _one_visual(self) -> Sample:
+        if (self.video is None) == (self.image is None):
+            raise ValueError("a sample has a video or an image (one of them)")
+        return self
 
     def is_correct(self, given: str | None) -> bool:
         """Whether ``given`` (an option letter, or an open answer) matches the gold answer."""
@@ -132,18 +139,21 @@ def _manifest_record(
     return sample
 
 
+def _read_json(path: Path, expected: str) -> Any:
+    """A benchmark's annotation file, or an ``AureliaError`` naming it and the layout expected."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise AureliaError(f"{path} does not exist: expected {expected}") from None
+    except json.JSONDecodeError as exc:
+        raise AureliaError(f"{path} is not valid JSON: {exc}") from None
+
+
 def iter_daily_omni(root: Path) -> Iterator[Sample | SampleError]:
     """Stream Daily-Omni: ``qa.json`` and ``Videos/<id>/<id>_video.mp4``; ids are ``<video_id>-<n>``."""
     root = Path(root)
     qa = root / "qa.json"
-    try:
-        records: list[dict[str, Any]] = json.loads(qa.read_text())
-    except FileNotFoundError:
-        raise AureliaError(
-            f"{qa} does not exist: expected the Daily-Omni layout (qa.json + Videos/)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise AureliaError(f"{qa} is not valid JSON: {exc}") from None
+    records: list[dict[str, Any]] = _read_json(qa, "the Daily-Omni layout (qa.json + Videos/)")
     counts: dict[str, int] = {}
     for number, rec in enumerate(records):
         vid = str(rec.get("video_id", ""))
@@ -167,14 +177,7 @@ def iter_worldsense(root: Path) -> Iterator[Sample | SampleError]:
     """
     root = Path(root)
     qa = root / "worldsense_qa.json"
-    try:
-        videos: dict[str, Any] = json.loads(qa.read_text())
-    except FileNotFoundError:
-        raise AureliaError(
-            f"{qa} does not exist: expected the WorldSense layout (worldsense_qa.json + videos/)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise AureliaError(f"{qa} is not valid JSON: {exc}") from None
+    videos: dict[str, Any] = _read_json(qa, "the WorldSense layout (worldsense_qa.json + videos/)")
     if not isinstance(videos, dict):
         raise AureliaError(f"{qa}: expected an object keyed by video id, got {type(videos).__name__}")
     for vid, entry in videos.items():
@@ -195,6 +198,43 @@ def iter_worldsense(root: Path) -> Iterator[Sample | SampleError]:
             except (KeyError, TypeError, ValidationError) as exc:
                 yield SampleError(id=f"{vid}-{task}", where=f"{qa}[{vid!r}][{task!r}]",
                                   error=f"invalid WorldSense record ({exc})")  # fmt: skip
+
+
+def iter_omnibench(root: Path) -> Iterator[Sample | SampleError]:
+    """Stream OmniBench: ``dataset/*.jsonl`` and media in ``mm_data/image`` and ``mm_data/audio``.
+
+    Image + audio, no video. The answer is given as the option's text and becomes its letter; ids
+    are the records' ``index``; the category is the task type, the domain the audio type (speech,
+    sound event, music).
+    """
+    root = Path(root)
+    found = sorted((root / "dataset").glob("*.jsonl")) or sorted(root.glob("*.jsonl"))
+    if not found:
+        raise AureliaError(
+            f"{root}: no OmniBench annotations (dataset/*.jsonl); expected the OmniBench layout "
+            "(dataset/batch-*.jsonl, mm_data/image/, mm_data/audio/)"
+        )
+    path = found[0]
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                rec = json.loads(raw)
+                options = [str(o) for o in rec["options"]]
+                answer = str(rec["answer"]).strip()
+                if answer not in [o.strip() for o in options]:
+                    raise ValueError(f"answer {answer!r} is not one of its options")
+                yield Sample(
+                    id=str(rec.get("index", number)), question=rec["question"],
+                    image=root / "mm_data" / "image" / rec["image_path"],
+                    audio=root / "mm_data" / "audio" / rec["audio_path"], choices=option_texts(options),
+                    answer=letter([o.strip() for o in options].index(answer)),
+                    category=rec.get("task type"), domain=rec.get("audio type"), source="omnibench",
+                )  # fmt: skip
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError) as exc:
+                yield SampleError(id=None, where=where, error=f"invalid OmniBench record ({exc})")
 
 
 def _text(value: Any) -> str | None:
@@ -259,6 +299,11 @@ def load_daily_omni(root: Path, data: DataConfig) -> Iterator[Sample | SampleErr
 def load_worldsense(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
     """WorldSense under ``root`` (``worldsense_qa.json`` and ``videos/``)."""
     return iter_worldsense(root)
+
+
+def load_omnibench(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:
+    """OmniBench under ``root`` (``dataset/*.jsonl``, ``mm_data/``)."""
+    return iter_omnibench(root)
 
 
 def load_music_avqa(root: Path, data: DataConfig) -> Iterator[Sample | SampleError]:

@@ -28,6 +28,14 @@ class VideoPart(BaseModel):
     url: str | None = None
 
 
+class ImagePart(BaseModel):
+    """A still image."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["image"] = "image"
+    url: str | None = None
+
+
 class AudioPart(BaseModel):
     """An audio clip (a separate file, not the video's own track)."""
 
@@ -36,7 +44,7 @@ class AudioPart(BaseModel):
     url: str | None = None
 
 
-Part = Annotated[TextPart | VideoPart | AudioPart, Field(discriminator="type")]
+Part = Annotated[TextPart | ImagePart | VideoPart | AudioPart, Field(discriminator="type")]
 
 
 class ChatMessage(BaseModel):
@@ -62,13 +70,16 @@ class ChatMessage(BaseModel):
 
 
 def user_turn(
-    text: str, video: bool = False, audio: bool = False, system: str | None = None, text_first: bool = False
-) -> list[ChatMessage]:
+    text: str, video: bool = False, audio: bool = False, system: str | None = None, text_first: bool = False,
+    image: bool = False,
+) -> list[ChatMessage]:  # fmt: skip
     """Build the common conversation: an optional system turn, then media parts and the text.
 
     ``text_first`` puts the text before the media (as some benchmark scripts do).
     """
     parts: list[Any] = []
+    if image:
+        parts.append(ImagePart())
     if video:
         parts.append(VideoPart())
     if audio:

@@ -44,6 +44,7 @@ class TokenCounts(_Model):
     completion: int
     audio: int = 0
     video: int = 0
+    image: int = 0
 
 
 class TeacherTrace(_Model):

@@ -17,6 +17,7 @@ from aurelia_local.core.messages import ChatMessage, user_turn
 
 if TYPE_CHECKING:
     from aurelia_local.core.media.bundle import MediaBundle
+    from aurelia_local.core.media.still import StillMedia
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class AVInputs:
     audio_in_video: bool = False
     min_pixels: int | None = None  # the frames' pixel range for the processor (``media.video_*_pixels``)
     max_pixels: int | None = None
+    image: np.ndarray | None = None  # (H, W, 3) uint8: a still image instead of frames
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,18 @@ class OmniRequest:
     inputs: AVInputs
 
 
-def bundle_inputs(bundle: MediaBundle, media: MediaConfig) -> AVInputs:
-    """Return the omni-model inputs of a decoded sample: uniform frames and 16 kHz audio."""
+def bundle_inputs(bundle: MediaBundle | StillMedia, media: MediaConfig) -> AVInputs:
+    """Return the omni-model inputs of a decoded sample: its frames (or image) and 16 kHz audio."""
+    from aurelia_local.core.media.still import StillMedia
+
     wav = bundle.audio
     if wav is not None:
         # Whole 10 ms feature frames only: vLLM and transformers count a trailing partial frame
         # differently for Qwen3-Omni (391 vs 390 audio tokens on a 30.0002 s track).
         hop = bundle.sample_rate // 100
         wav = wav[: max(hop, wav.size // hop * hop)]
+    if isinstance(bundle, StillMedia):
+        return AVInputs(None, wav, bundle.sample_rate, image=bundle.image)
     in_video = bundle.audio_source == "video" and media.use_audio_in_video
     return AVInputs(
         bundle.frames, wav, bundle.sample_rate, bundle.frames_fps, in_video,
@@ -76,6 +82,7 @@ def question_request(
         audio=inputs.audio is not None and not inputs.audio_in_video,
         system=system,
         text_first=text_first,
+        image=inputs.image is not None,
     )
     return OmniRequest(messages, inputs)
 

@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from aurelia_local.core.datasets import Sample
+from aurelia_local.core.errors import MediaError
 from aurelia_local.core.leakage import find_leakage
 from aurelia_local.core.media.bundle import MediaBundle, load_bundle
 from aurelia_local.core.records import Leakage, LoopResult, Round, SampleMedia
@@ -26,6 +27,10 @@ from aurelia_local.graphs.state import LoopState, sample_of
 
 async def _bundle(state: LoopState, ctx: LoopContext) -> tuple[Sample, MediaBundle]:
     sample = sample_of(state)
+    if sample.video is None:
+        raise MediaError(
+            f"{sample.id}: the loop reasons over a video; this sample has an image ({sample.image})"
+        )
     bundle = await in_media_pool(ctx, load_bundle, sample.video, sample.audio, ctx.settings.media)
     return sample, bundle
 

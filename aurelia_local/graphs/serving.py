@@ -89,7 +89,7 @@ def check_posted_sample(sample, settings: Settings) -> None:
             "own configuration to the folder their media lie in"
         )
     base = os.path.realpath(root)
-    for path in (sample.video, sample.audio):
+    for path in (sample.video, sample.audio, sample.image):
         if path is not None and not os.path.realpath(path).startswith(base + os.sep):
             raise ConfigError(f"sample {sample.id}: {path} lies outside data.serve_root ({root})")
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from aurelia_local.core.config import SamplingConfig
     from aurelia_local.core.media.bundle import MediaBundle
+    from aurelia_local.core.media.still import StillMedia
     from aurelia_local.core.types import Generation
 
 
@@ -15,13 +16,20 @@ if TYPE_CHECKING:
 class TargetRequest:
     """One question to a target model: the media, the text of the arm, which modalities it sees."""
 
-    media: MediaBundle
+    media: MediaBundle | StillMedia  # a video's bundle, or an image with its sound
     text: str
-    video: bool = True
+    video: bool = True  # the visual input: the video's frames, or the image
     audio: bool = True
     sampling: SamplingConfig | None = None  # this request's decoding (a draw's, a protocol's)
     system: str | None = None  # a system turn (an evaluation protocol's)
     text_first: bool = False  # the text before the media in the user turn
+
+    @property
+    def still(self) -> bool:
+        """Whether the visual input is a still image."""
+        from aurelia_local.core.media.still import StillMedia
+
+        return isinstance(self.media, StillMedia)
 
 
 class AVModel(Protocol):

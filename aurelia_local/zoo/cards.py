@@ -31,7 +31,7 @@ class ModelCard(Entry):
     """What the harness needs to know about a target model (one YAML file per card)."""
 
     kind: str = Field(description="the model family (a model kind with a zoo adapter)")
-    modalities: tuple[Literal["video", "audio", "text"], ...] = Field(
+    modalities: tuple[Literal["video", "audio", "image", "text"], ...] = Field(
         min_length=1, description="what the model can be given; an arm that needs more is refused"
     )
     hub_id: str | None

@@ -65,6 +65,7 @@ class QwenOmniAdapter:
         inputs = dataclasses.replace(
             inputs,
             frames=inputs.frames if request.video else None,
+            image=inputs.image if request.video else None,
             audio=inputs.audio if request.audio else None,
             audio_in_video=self.card.audio_in_video and inputs.audio_in_video and both,
         )
@@ -73,7 +74,8 @@ class QwenOmniAdapter:
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""
-        needed = [m for m, on in (("video", request.video), ("audio", request.audio)) if on]
+        visual = "image" if request.still else "video"
+        needed = [m for m, on in ((visual, request.video), ("audio", request.audio)) if on]
         if missing := [m for m in needed if m not in self.card.modalities]:
             raise ConfigError(
                 f"zoo model {self.key} takes {', '.join(self.card.modalities)}: this arm needs "

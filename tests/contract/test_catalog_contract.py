@@ -1,4 +1,5 @@
-"""Contract tests over every entry of every registry: model kinds, zoo cards, scorers, benchmarks, arms.
+"""Contract tests over every entry of every registry: model kinds, zoo cards, scorers, benchmarks, arms,
+protocols.
 
 Each entry is checked for what the code that reads it relies on: dotted paths resolve (without
 importing a heavy library), cards fit a family that has an adapter, files and roles exist, keys are
@@ -21,7 +22,7 @@ from aurelia_local.zoo.cards import ModelCard, adapter_class, zoo_cards
 
 REGISTRIES = {
     "families": catalog.FAMILIES, "scorers": catalog.SCORERS, "benchmarks": catalog.BENCHMARKS,
-    "arms": catalog.ARMS, "models": zoo_cards(None),
+    "arms": catalog.ARMS, "protocols": catalog.PROTOCOLS, "models": zoo_cards(None),
 }  # fmt: skip
 EVERY_ENTRY = [pytest.param(name, e, id=f"{name}/{e.key}") for name, reg in REGISTRIES.items() for e in reg]
 TOPOLOGIES = get_args(LoopConfig.model_fields["generator"].annotation)
@@ -40,6 +41,7 @@ def test_every_entry_keeps_its_contract(registry, entry):
     assert re.fullmatch(KEY_PATTERN, entry.key) and entry.summary.strip() and "\n" not in entry.summary
     {
         "families": _family, "scorers": _scorer, "benchmarks": _benchmark, "arms": _arm, "models": _card,
+        "protocols": _protocol,
     }[registry](entry)  # fmt: skip
 
 
@@ -77,6 +79,19 @@ def _arm(arm: catalog.ArmEntry) -> None:
     # an arm without media is the text-only floor: no r*, no instruction, no vote
     assert arm.video or arm.audio or not (arm.r_star or arm.instruction or arm.vote)
     assert not arm.vote or arm.instruction == "cot"  # voting draws reason first (self-consistency)
+
+
+def _protocol(protocol: catalog.ProtocolEntry) -> None:
+    from aurelia_local.core.config import MediaConfig
+    from aurelia_local.core.protocols import protocol_prompt
+
+    assert protocol.benchmark is None or protocol.benchmark in catalog.BENCHMARKS.keys()
+    assert (protocol.benchmark is None) == (protocol.source is None)  # an official one says where it is from
+    MediaConfig.model_validate(protocol.media)  # every media override is a valid media setting
+    if protocol.prompt is not None:
+        text = protocol_prompt(protocol, "Q?", ["a", "b"])
+        assert "Q?" in text and "['A. a', 'B. b']" in text
+    assert (protocol.extraction == "project") == (protocol.prompt is None)  # a script's prompt, its reading
 
 
 def _card(card: ModelCard) -> None:

@@ -42,10 +42,9 @@ def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
 NEAR_TIE = 0.01  # logits this close are a float-rounding coin toss between backends
 
 
-def _hf_next_logits(settings, row, prefix: list[int]):
+def _hf_next_logits(settings, row, prefix: list[int], benchmark: str, root: Path):
     """The transformers thinker's next-token logits for ``row``'s request followed by ``prefix``."""
     import torch
-    from conftest import DAILY_OMNI
 
     from aurelia_local.app.eval.runner import load_benchmark, requests_for
     from aurelia_local.core.media.bundle import load_bundle
@@ -53,7 +52,7 @@ def _hf_next_logits(settings, row, prefix: list[int]):
     from aurelia_local.zoo.cards import load_card
     from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
 
-    sample = next(s for s in load_benchmark("daily_omni", DAILY_OMNI, settings) if s.id == row["sample_id"])
+    sample = next(s for s in load_benchmark(benchmark, root, settings) if s.id == row["sample_id"])
     adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", settings), settings, "hf", load=False)
     r_star = {row["arm"]: {sample.id: row["r_star"]}}
     request = adapter.build(requests_for(sample, row["arm"], r_star, settings, load_bundle)[0]).request
@@ -67,6 +66,25 @@ def _hf_next_logits(settings, row, prefix: list[int]):
     return out.logits[0, -1]
 
 
+def assert_same_greedy(v: dict, h: dict, settings, benchmark: str = "daily_omni", root: Path | None = None):
+    """vLLM's row ``v`` and transformers' row ``h`` saw the same prompt and decoded the same tokens.
+
+    Same inputs, greedy: the backends agree token for token (the text may differ in a trailing
+    partial UTF-8 character, which vLLM's detokenizer holds back), unless the random-weight model's
+    two best tokens tie to float rounding where they part.
+    """
+    from conftest import DAILY_OMNI
+
+    assert v["media_tokens"] == h["media_tokens"] and v["prompt_tokens"] == h["prompt_tokens"]
+    got, want = v["output_tokens"], h["output_tokens"]
+    split = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), None)
+    if split is None:
+        assert got == want
+        return
+    logits = _hf_next_logits(settings, h, want[:split], benchmark, root or DAILY_OMNI)
+    assert float(logits.max() - logits[got[split]]) < NEAR_TIE, (h["sample_id"], h["arm"], split)
+
+
 def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
     results, out, _, ctx = evaluated
     rows = read_records(out / "samples.jsonl")
@@ -74,18 +92,8 @@ def test_every_sample_answers_in_every_arm_on_both_backends(evaluated):
     by_key = {(r["sample_id"], r["target"], r["arm"]): r for r in rows}
     for sample_id in {r["sample_id"] for r in rows}:
         for arm in (a for a in ARMS if a != "self_consistency"):  # sampled: see the next test
-            v, h = by_key[(sample_id, "tiny_vllm", arm)], by_key[(sample_id, "tiny_hf", arm)]
-            assert v["media_tokens"] == h["media_tokens"] and v["prompt_tokens"] == h["prompt_tokens"]
-            # same inputs, greedy: the backends agree token for token (the text may differ in a
-            # trailing partial UTF-8 character, which vLLM's detokenizer holds back), unless the
-            # random-weight model's two best tokens tie to float rounding where they part
-            got, want = v["output_tokens"], h["output_tokens"]
-            split = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), None)
-            if split is None:
-                assert got == want
-                continue
-            logits = _hf_next_logits(ctx.settings, h, want[:split])
-            assert float(logits.max() - logits[got[split]]) < NEAR_TIE, (sample_id, arm, split)
+            assert_same_greedy(by_key[(sample_id, "tiny_vllm", arm)], by_key[(sample_id, "tiny_hf", arm)],
+                               ctx.settings)  # fmt: skip
     for r in rows:
         media = r["media_tokens"]
         assert (media["video"] > 0) == (r["arm"] not in ("audio_only", "text_only"))
@@ -363,6 +371,73 @@ def test_worldsense_loads_and_evaluates_end_to_end(evaluated, daily_omni_clip, t
     report = (out / "report.md").read_text()
     assert "Accuracy % per domain:" in report and "| Daily Life |" in report
     assert results.invalid_records and "vid2" in json.dumps(results.invalid_records)
+
+
+def _omnibench(root: Path) -> Path:
+    """A small OmniBench folder in the benchmark's own layout: an image and a sound per question."""
+    import numpy as np
+    from clips import tone_file
+    from PIL import Image
+
+    for folder in ("dataset", "mm_data/image", "mm_data/audio"):
+        (root / folder).mkdir(parents=True)
+    pixels = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(root / "mm_data" / "image" / "scene.png")
+    tone_file(root / "mm_data" / "audio" / "tone.mp3", seconds=2.0)
+    options = ["a tone", "a dog barking", "speech", "rain"]
+    base = {"task type": "Sound Recognition", "audio type": "sound event", "question": "What is heard?",
+            "options": options, "answer": "a tone", "audio_path": "tone.mp3", "image_path": "scene.png",
+            "audio content": "a steady tone", "image content": "coloured noise"}  # fmt: skip
+    records = [
+        {**base, "index": 0},
+        {**base, "index": 1, "answer": "thunder"},  # not one of its options: an invalid record
+        {**base, "index": 2, "image_path": "missing.png", "audio type": "music"},  # a file that is not there
+    ]
+    (root / "dataset" / "batch-1_3.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return root
+
+
+def test_omnibench_loads_and_evaluates_an_image_and_a_sound_end_to_end(evaluated, tmp_path):
+    from aurelia_local.app.eval.dry_run import dry_run
+    from aurelia_local.app.eval.runner import load_benchmark, run_eval
+    from aurelia_local.zoo.cards import load_card
+    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+
+    *_, targets, ctx = evaluated
+    root = _omnibench(tmp_path / "omnibench")
+    items = load_benchmark("omnibench", root, ctx.settings)
+    samples = [s for s in items if not hasattr(s, "error")]
+    assert [(s.id, s.answer, s.category, s.domain, s.video) for s in samples] == [
+        ("0", "A", "Sound Recognition", "sound event", None), ("2", "A", "Sound Recognition", "music", None),
+    ]  # fmt: skip
+    assert [("thunder" in e.error, e.where.endswith(":2")) for e in items if hasattr(e, "error")] == [
+        (True, True)
+    ]
+    arms = ["zero_shot", "video_only", "audio_only", "aurelia"]
+    out = tmp_path / "eval"
+    results = run_eval(ctx.settings, "omnibench", root, {"tiny_vllm": targets["tiny_vllm"],
+                       "tiny_hf": targets["tiny_hf"]}, arms, out, ctx=ctx, progress=False)  # fmt: skip
+    rows = {(r["sample_id"], r["target"], r["arm"]): r for r in read_records(out / "samples.jsonl")}
+    assert len(rows) == 2 * 2 * len(arms)
+    for arm, seen in (
+        ("zero_shot", (True, True)),
+        ("video_only", (True, False)),
+        ("audio_only", (False, True)),
+    ):
+        v, h = rows[("0", "tiny_vllm", arm)], rows[("0", "tiny_hf", arm)]
+        assert v["status"] == h["status"] == "ok" and v["media_tokens"]["video"] == 0
+        assert (v["media_tokens"]["image"] > 0, v["media_tokens"]["audio"] > 0) == seen
+        assert_same_greedy(v, h, ctx.settings, "omnibench", root)
+    for target in ("tiny_vllm", "tiny_hf"):
+        assert "the loop reasons over videos" in rows[("0", target, "aurelia")]["error"]
+        assert all("missing.png" in rows[("2", target, arm)]["error"] for arm in arms)
+    assert not (out / "reasoning" / "traces.jsonl").exists()  # no loop ran for image samples
+    summary = results.summary["tiny_vllm"]
+    assert summary["by_domain"]["zero_shot"]["sound event"]["n"] == 1 and results.invalid_records
+    # what the dry run counts is what the engines counted
+    adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", ctx.settings), ctx.settings, "hf", load=False)
+    means = dry_run(ctx.settings, "omnibench", root, {"tiny": adapter}, ["zero_shot"], tmp_path / "dry")
+    assert means["tiny"]["zero_shot"]["image"] == rows[("0", "tiny_hf", "zero_shot")]["media_tokens"]["image"]
 
 
 def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, tmp_path):

@@ -87,7 +87,7 @@ def test_batched_vllm_equals_transformers_on_every_media_variant(
     by_name = dict(zip(variants, batched, strict=True))
     assert by_name["video_only"].media_tokens["audio"] == 0
     assert by_name["separate_audio_file"].media_tokens["audio"] > 0
-    assert by_name["text_only"].media_tokens == {"audio": 0, "video": 0}
+    assert by_name["text_only"].media_tokens == {"audio": 0, "video": 0, "image": 0}
 
 
 QWEN3_VLLM = """

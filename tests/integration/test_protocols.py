@@ -80,20 +80,24 @@ Your answer should be a capital letter representing your choice: A, B, C, or D. 
     return processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
 
-def test_the_official_zero_shot_request_is_the_scripts_request(dry_runs, daily_omni_clip, snapshot):
+def _zero_shot(dry_runs, name: str, clip, snapshot, text_first: bool):
+    """The protocol's dry run, after checking its zero_shot prompt is the script's own, exactly."""
     from aurelia_local.engines.families import family_of
 
-    rows, _, adapter = dry_runs["daily_omni_official"]
+    rows, means, adapter = dry_runs[name]
     processor = family_of(adapter.card.kind).load_processor(adapter.path, False)
     zero = rows["zero_shot"]
-    assert zero["prompt"] == _official_prompt(processor, daily_omni_clip, text_first=False)
-    snapshot("dry_run_daily_omni_official.txt", zero["prompt"])
-    assert [p["type"] for p in zero["messages"][1]["content"]] == [
-        "video",
-        "text",
-    ]  # audio rides in the video
+    assert zero["prompt"] == _official_prompt(processor, clip, text_first=text_first)
+    snapshot(f"dry_run_{name}.txt", zero["prompt"])
+    order = [p["type"] for p in zero["messages"][1]["content"]]
+    assert order == (["text", "video"] if text_first else ["video", "text"])  # the audio rides in the video
+    return rows, means, adapter, zero
+
+
+def test_the_official_zero_shot_request_is_the_scripts_request(dry_runs, daily_omni_clip, snapshot):
+    rows, _, adapter, zero = _zero_shot(dry_runs, "daily_omni_official", daily_omni_clip, snapshot, False)
     assert zero["media"] == {"frames": 60, "frame_size": [364, 644], "fps": pytest.approx(1.998, abs=1e-3),
-                             "audio_seconds": 30.0, "audio_in_video": True}  # fmt: skip
+                             "audio_seconds": 30.0, "audio_in_video": True, "image_size": None}  # fmt: skip
     assert (zero["sampling"]["max_tokens"], zero["sampling"]["temperature"]) == (10, 0.0)
     assert zero["protocol"] == "daily_omni_official" and zero["media_tokens"]["audio"] > 0
     # every arm sees the protocol's media and system prompt; reasoning arms keep their budget and text
@@ -105,21 +109,12 @@ def test_the_official_zero_shot_request_is_the_scripts_request(dry_runs, daily_o
     for arm in ("cot", "aurelia", "self_consistency"):
         assert rows[arm]["sampling"]["max_tokens"] == adapter.sampling.max_tokens > 10
         assert "Choices: [" not in rows[arm]["prompt"]
-    assert (
-        rows["video_only"]["media_tokens"]["audio"] == 0
-        and rows["video_only"]["sampling"]["max_tokens"] == 10
-    )
+    video_only = rows["video_only"]
+    assert video_only["media_tokens"]["audio"] == 0 and video_only["sampling"]["max_tokens"] == 10
 
 
 def test_the_first_script_puts_the_text_first_and_gives_no_audio(dry_runs, daily_omni_clip, snapshot):
-    from aurelia_local.engines.families import family_of
-
-    rows, means, adapter = dry_runs["daily_omni_v1"]
-    processor = family_of(adapter.card.kind).load_processor(adapter.path, False)
-    zero = rows["zero_shot"]
-    assert zero["prompt"] == _official_prompt(processor, daily_omni_clip, text_first=True)
-    snapshot("dry_run_daily_omni_v1.txt", zero["prompt"])
-    assert [p["type"] for p in zero["messages"][1]["content"]] == ["text", "video"]
+    rows, means, _, zero = _zero_shot(dry_runs, "daily_omni_v1", daily_omni_clip, snapshot, True)
     assert zero["media_tokens"]["audio"] == 0 and zero["media"]["audio_seconds"] is None
     assert rows["audio_only"]["status"] == "error" and "daily_omni_v1" in rows["audio_only"]["error"]
     assert means["zero_shot"]["video"] == dry_runs["daily_omni_official"][1]["zero_shot"]["video"]

@@ -1,10 +1,9 @@
-"""Evaluation protocols: official scripts as data, their media arithmetic and their answer reading."""
+"""Evaluation protocols (official scripts as data, their media arithmetic, their answer reading); samples."""
 
 import pytest
 from conftest import with_protocol
 
 from aurelia_local.core.answers import first_letter
-from aurelia_local.core.catalog import PROTOCOLS
 from aurelia_local.core.errors import ConfigError
 
 CHOICES = ["A. a guitar", "B. a piano", "C. drums", "D. a violin"]
@@ -71,13 +70,6 @@ def test_a_protocol_applies_only_to_its_benchmark_and_sets_the_direct_arms_decod
     assert target_media(smoke) is smoke.media
 
 
-def test_every_protocols_media_settings_are_valid_media_settings(smoke):
-    from aurelia_local.core.config import MediaConfig
-
-    for protocol in PROTOCOLS:
-        MediaConfig.model_validate({**smoke.media.model_dump(), **protocol.media})  # raises on a typo
-
-
 def test_the_frame_count_and_size_follow_qwen_omni_utils():
     """The same arithmetic as qwen_omni_utils' smart_nframes and smart_resize, over many videos."""
     from qwen_omni_utils.v2_5.vision_process import smart_nframes, smart_resize
@@ -91,3 +83,14 @@ def test_the_frame_count_and_size_follow_qwen_omni_utils():
     for width, height in [(640, 360), (1920, 1080), (64, 48), (90, 160), (1280, 720), (333, 777), (28, 28)]:
         h, w = smart_resize(height, width, 28, low, high)
         assert multiple_size(width, height, low, high) == (w, h)
+
+
+def test_a_sample_has_a_video_or_an_image_never_both_nor_neither(tmp_path):
+    from pydantic import ValidationError
+
+    from aurelia_local.core.datasets import Sample
+
+    assert Sample(id="a", question="q", image=tmp_path / "x.png").video is None
+    for media in ({}, {"video": tmp_path / "v.mp4", "image": tmp_path / "x.png"}):
+        with pytest.raises(ValidationError, match="a video or an image"):
+            Sample(id="a", question="q", **media)

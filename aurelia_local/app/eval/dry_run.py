@@ -44,8 +44,9 @@ def dry_run(
         given = {r.id: r.reasoning_steps for r in read_traces(traces) if isinstance(r, TraceRecord)}
     # --reasoning traces stand for the aurelia topology's loop (as in a real eval); others get the placeholder
     topology = {arm: ARM_REGISTRY.get(arm).r_star for arm in arms if ARM_REGISTRY.get(arm).r_star}
-    r_star = {arm: {s.id: (given if t == "aurelia" else {}).get(s.id, [PLACEHOLDER]) for s in samples}
-              for arm, t in topology.items()}  # fmt: skip
+    # the loop reasons over videos: image samples get no r*, as in a real run
+    r_star = {arm: {s.id: (given if t == "aurelia" else {}).get(s.id, [PLACEHOLDER]) for s in samples
+                    if s.video is not None} for arm, t in topology.items()}  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / REQUESTS).unlink(missing_ok=True)
@@ -109,6 +110,9 @@ def _media(inputs) -> dict[str, Any]:
     return {
         "frames": 0 if frames is None else int(frames.shape[0]),
         "frame_size": None if frames is None else [int(frames.shape[1]), int(frames.shape[2])],
+        "image_size": None
+        if inputs.image is None
+        else [int(inputs.image.shape[0]), int(inputs.image.shape[1])],
         "fps": inputs.fps if frames is not None else None,
         "audio_seconds": None if inputs.audio is None else round(len(inputs.audio) / inputs.sample_rate, 3),
         "audio_in_video": inputs.audio_in_video,

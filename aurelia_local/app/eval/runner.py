@@ -83,8 +83,14 @@ def reasoning_for(
             loop = settings.loop.model_copy(update={"generator": topology, "agreement_filter": False})
             run = settings.model_copy(update={"loop": loop})
             run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
-            distill(run, samples, out / folder, progress=progress, ctx=run_ctx, data_root=data_root)
-        ok = [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
+            videos = [s for s in samples if s.video is not None]  # the loop reasons over videos
+            if videos:
+                distill(run, videos, out / folder, progress=progress, ctx=run_ctx, data_root=data_root)
+        ok = (
+            [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
+            if path.exists()
+            else []
+        )
         found[arm] = {r.id: r.reasoning_steps for r in ok}
         if costs is not None:
             costs[arm] = loop_cost([r for r in ok if r.id in wanted])
@@ -217,11 +223,16 @@ def _request(sample: Sample, arm: str, r_star: dict, settings: Settings, load_bu
     media = target_media(settings)
     # an arm without audio accepts samples that have none
     media = media if audio else media.model_copy(update={"video_only": True})
-    bundle = load_bundle(sample.video, sample.audio, media)
     if arm in REASONING_ARMS and sample.id not in r_star.get(arm, {}):
-        raise AureliaError(
-            f"{sample.id}: no r* for the {arm} arm (the loop failed on it; see its traces.jsonl)"
-        )
+        why = "the loop reasons over videos; this sample is an image" if sample.image else (
+            "the loop failed on it; see its traces.jsonl")  # fmt: skip
+        raise AureliaError(f"{sample.id}: no r* for the {arm} arm ({why})")
+    if sample.image is not None:
+        from aurelia_local.core.media.still import load_still
+
+        bundle = load_still(sample.image, sample.audio, media)
+    else:
+        bundle = load_bundle(sample.video, sample.audio, media)
     given = r_star.get(arm, {}).get(sample.id)
     text = target_prompt(arm, sample.question, sample.choices, given, protocol.key)
     return TargetRequest(

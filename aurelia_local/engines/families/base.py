@@ -79,7 +79,8 @@ class Family:
         ids = np.asarray(token_ids)
         counts = {"audio": 0, "video": 0}
         for medium, token in self.media_token_strings().items():
-            counts[medium] = int((ids == token_id(token)).sum())
+            if token is not None:
+                counts[medium] = int((ids == token_id(token)).sum())
         return counts
 
     def check_media(self, counts: dict[str, int], inputs: AVInputs, where: str) -> None:
@@ -91,3 +92,7 @@ class Family:
             raise MediaError(f"{where}: audio was given but the prompt holds no audio tokens (audio dropped)")
         if inputs.frames is not None and counts["video"] == 0:
             raise MediaError(f"{where}: video was given but the prompt holds no video tokens (video dropped)")
+        if inputs.image is not None and counts.get("image", 0) == 0:
+            raise MediaError(
+                f"{where}: an image was given but the prompt holds no image tokens (image dropped)"
+            )

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from aurelia_local.core.config import EngineConfig
     from aurelia_local.engines.request import AVInputs, OmniRequest
 
-MEDIA_LIMITS = {"audio": 1, "video": 1, "image": 0}
+MEDIA_LIMITS = {"audio": 1, "video": 1, "image": 1}
 
 
 def processor_kwargs(inputs: AVInputs) -> dict[str, Any]:
@@ -44,6 +44,12 @@ def _jpeg(frame) -> str:
     buf = io.BytesIO()
     Image.fromarray(frame).save(buf, format="JPEG", quality=95)
     return base64.b64encode(buf.getvalue()).decode()
+
+
+def _pil(image):
+    from PIL import Image
+
+    return Image.fromarray(image)
 
 
 def _wav_url(audio, rate: int) -> str:
@@ -93,6 +99,8 @@ class QwenOmni(Family):
     @override
     def vllm_prompt(self, processor, request: OmniRequest) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if request.inputs.image is not None:
+            data["image"] = _pil(request.inputs.image)
         if request.inputs.frames is not None:
             data["video"] = request.inputs.frames
         if request.inputs.audio is not None:
@@ -110,6 +118,7 @@ class QwenOmni(Family):
         inputs = request.inputs
         return processor(
             text=self.chat_text(processor, request),
+            images=[_pil(inputs.image)] if inputs.image is not None else None,
             videos=[inputs.frames] if inputs.frames is not None else None,
             audio=[inputs.audio] if inputs.audio is not None else None,
             return_tensors="pt",
@@ -131,6 +140,9 @@ class QwenOmni(Family):
                 messages.append({"role": m.role, "content": m.text()})
                 continue
             parts: list[dict] = []
+            if inputs.image is not None:
+                url = "data:image/jpeg;base64," + _jpeg(inputs.image)
+                parts.append({"type": "image_url", "image_url": {"url": url}})
             if inputs.frames is not None:
                 url = "data:video/jpeg;base64," + ",".join(_jpeg(f) for f in inputs.frames)
                 parts.append({"type": "video_url", "video_url": {"url": url}})
@@ -147,7 +159,11 @@ class QwenOmni(Family):
 
     @override
     def media_token_strings(self) -> dict[str, str]:
-        return {"audio": self.entry.audio_token, "video": self.entry.video_token}
+        return {
+            "audio": self.entry.audio_token,
+            "video": self.entry.video_token,
+            "image": self.entry.image_token,
+        }
 
 
 # The tiny kit's thinkers. Sizes follow what vLLM's CPU backend accepts: text head_dim 64 (CPU
