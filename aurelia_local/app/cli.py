@@ -18,6 +18,7 @@ from aurelia_local.app.commands import (
     cmd_eval,
     cmd_generate,
     cmd_list,
+    cmd_merge,
     cmd_models_build_tiny,
     cmd_models_download,
     cmd_models_list,
@@ -133,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
     p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
+    p.add_argument("--shard", metavar="I/N|auto",
+                   help="run shard I (from 0) of N into OUT/shard-IIII-of-NNNN; auto: the index from Slurm "
+                   "(SLURM_ARRAY_TASK_*), Kubernetes (JOB_COMPLETION_INDEX, AURELIA_SHARD_COUNT) or "
+                   "RANK/WORLD_SIZE; join the shards with aurelia merge OUT")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_distill)
 
@@ -169,10 +174,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser("merge", help="join the shards of a distill run (OUT/shard-*) into OUT")
+    p.add_argument("out", type=Path, help="the --out folder the shards ran under")
+    p.add_argument("--partial", action="store_true", help="merge even if some shards have not run")
+    p.add_argument("--export", choices=["sft"], help="also write OUT/sft.jsonl from the merged traces")
+    p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
+    p.set_defaults(func=cmd_merge)
     return parser
 
 
-_LIGHT_COMMANDS = {"config", "doctor", "list", "models list", "view"}  # no log file: they import no library
+_LIGHT_COMMANDS = {
+    "config",
+    "doctor",
+    "list",
+    "models list",
+    "view",
+    "merge",
+}  # no log file: they import no library
 _FOLDER_OUT = {"distill", "eval"}  # --out is a folder: the log is OUT/aurelia.log
 
 

@@ -126,25 +126,52 @@ def cmd_reason(args: argparse.Namespace) -> int:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
-    """Run the loop over a dataset, resumably."""
+    """Run the loop over a dataset, resumably (one shard of it with ``--shard``)."""
     from aurelia_local.app.distill import TRACES, distill
+    from aurelia_local.core.shards import parse_shard
 
     overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
     settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
+    shard = parse_shard(args.shard) if args.shard else None
     summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
-                      retry_errors=args.retry_errors, new_run=args.new_run)  # fmt: skip
+                      retry_errors=args.retry_errors, new_run=args.new_run, shard=shard)  # fmt: skip
     out = Path(summary.out)
     _out(
         f"{summary.ok} ok, {summary.errors} errors of {summary.samples} samples; "
         f"mean rounds {summary.mean_rounds}; {summary.this_run['samples_per_s']} samples/s this run"
     )
-    _out(f"traces in {out / TRACES}")
+    _out(f"traces in {out / TRACES}" + (f" (shard {shard}; join the shards with aurelia merge {args.out})"
+                                        if shard else ""))  # fmt: skip
     if args.export == "sft":
-        from aurelia_local.app.export import export_sft
-
-        count = export_sft(out / TRACES, out / "sft.jsonl")
-        _out(f"{count} conversations in {out / 'sft.jsonl'}")
+        _export_sft(out)
     return 1 if summary.errors else 0
+
+
+def _export_sft(out: Path) -> None:
+    from aurelia_local.app.distill import TRACES
+    from aurelia_local.app.export import export_sft
+
+    count = export_sft(out / TRACES, out / "sft.jsonl")
+    _out(f"{count} conversations in {out / 'sft.jsonl'}")
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join the shards of a distill run into its folder."""
+    from aurelia_local.app.merge import merge_run
+
+    merged = merge_run(args.out, partial=args.partial)
+    s = merged.summary
+    counts = f"{s.samples} samples, {s.ok} ok, {s.filtered} filtered, {s.errors} errors"
+    _out(f"merged {merged.shards - len(merged.missing)} of {merged.shards} shards: {counts} -> "
+         f"{Path(args.out) / 'traces.jsonl'}")  # fmt: skip
+    if merged.missing:
+        _out(f"missing shards: {', '.join(map(str, merged.missing))} (merged with --partial)")
+    if merged.in_progress:
+        _out(f"still being written (a lease is held): shards {', '.join(map(str, merged.in_progress))}; "
+             "merge again when they finish")  # fmt: skip
+    if args.export == "sft":
+        _export_sft(Path(args.out))
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -11,6 +11,9 @@ Output folder:
 - ``run.json`` (what produced the run; a rerun of another identity is refused),
   ``resolved_config.yaml`` and ``summary.json``.
 
+With a shard (``--shard I/N``) all of this goes to ``OUT/shard-IIII-of-NNNN``, the shard's samples
+only, under a lease (``aurelia_local.core.shards``); ``aurelia merge OUT`` joins the shards.
+
 An unreachable engine stops the run (progress kept) instead of failing every remaining sample.
 """
 
@@ -30,6 +33,7 @@ from aurelia_local.core.errors import EngineError
 from aurelia_local.core.identity import start_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
 from aurelia_local.core.records import DistillSummary, ErrorRecord, RunManifest, TraceRecord, read_traces
+from aurelia_local.core.shards import Lease, Shard
 
 TRACES = "traces.jsonl"
 _END = object()
@@ -52,6 +56,7 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
 def distill(
     settings: Settings, source: Path | list, out: Path, limit: int | None = None, progress: bool = True,
     ctx=None, retry_errors: bool = False, new_run: bool = False, data_root: Path | None = None,
+    shard: Shard | None = None,
 ) -> DistillSummary:  # fmt: skip
     """Run the loop over ``source`` (a manifest, a Daily-Omni folder or samples) into ``out``.
 
@@ -61,24 +66,40 @@ def distill(
     finished samples are still skipped. A folder holding a run of another identity is refused, or
     with ``new_run`` the run goes to a new folder beside it. Media paths in records are relative to
     ``data_root`` (default: the manifest's folder or the Daily-Omni folder).
-    """
-    from aurelia_local.graphs.runner import loop_versions
 
+    ``shard`` runs the samples of one shard (of the first ``limit`` of the source) in
+    ``out/<shard folder>``, holding its lease; the shards of a run share its identity.
+    """
     root = data_root
     if root is None and isinstance(source, Path):  # samples given in memory have no data root
         root = data_root_of(source)
+    if shard is None:
+        return _claimed(settings, source, out, limit, progress, ctx, retry_errors, new_run, root, None)
+    with Lease(Path(out) / shard.folder):
+        return _claimed(settings, source, Path(out) / shard.folder, limit, progress, ctx, retry_errors,
+                        new_run, root, shard)  # fmt: skip
+
+
+def _claimed(
+    settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, retry_errors: bool,
+    new_run: bool, root: Path | None, shard: Shard | None,
+) -> DistillSummary:  # fmt: skip
+    """Claim ``out`` for the run (or the shard) and run it."""
+    from aurelia_local.graphs.runner import loop_versions
+
+    execution = {"limit": limit, "shard": str(shard) if shard else None}
     manifest, out = start_run(
         out, "distill", settings, loop_versions(settings), root, new_run,
-        legacy_files=(TRACES, "checkpoints.sqlite"), limit=limit,
+        legacy_files=(TRACES, "checkpoints.sqlite"), **execution,
     )  # fmt: skip
     if retry_errors:
         drop_errors(out / TRACES)
-    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root))
+    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root, shard))
 
 
 async def _distill(
     settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, manifest: RunManifest,
-    root: Path | None,
+    root: Path | None, shard: Shard | None = None,
 ) -> DistillSummary:  # fmt: skip
     from tqdm import tqdm
 
@@ -90,15 +111,19 @@ async def _distill(
     done = {r["id"] for r in previous if r.get("id") is not None}
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
     stream = iter_samples(source, settings.data.confine_to_root) if isinstance(source, Path) else iter(source)
-    items = _take(_pending(stream, done), limit, len(previous))
+    if shard is None:
+        items = _take(_pending(stream, done), limit, len(previous))
+    else:  # the shard's part of the source's first ``limit`` samples, the same on every machine
+        items = _pending((i for i in _take(stream, limit, 0) if shard.owns(_key(i))), done)
     stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     first = next(items, _END)
     if first is _END:  # nothing left to run: no engine is opened
         return _write_summary(out, 0.0, stats, settings, manifest)
     items = itertools.chain([first], items)
     writer = RecordWriter(traces)
-    bar = tqdm(total=_remaining(source, limit, len(previous)), unit="sample", disable=not progress,
-               desc="distill", file=user_stderr())  # fmt: skip
+    total = _remaining(source, limit, len(previous)) if shard is None else None  # a shard's share is unknown
+    bar = tqdm(total=total, unit="sample", disable=not progress, desc=f"distill {shard or ''}".strip(),
+               file=user_stderr())  # fmt: skip
     start = time.perf_counter()
     try:
         finished = {r["id"] for r in previous if r.get("status") in ("ok", "filtered")}
@@ -156,7 +181,10 @@ async def _checkpoints(path: Path, finished: set[str]):
 
 
 def _write_summary(out: Path, seconds: float, stats: dict, settings: Settings, manifest: RunManifest):
-    summary = _summary(read_traces(out / TRACES), seconds, stats, settings, manifest, out)
+    done = _finished(stats)
+    this_run = {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
+                "samples_per_s": round(done / seconds, 3) if seconds else None}  # fmt: skip
+    summary = summarize_run(read_traces(out / TRACES), manifest, out, config_hash(settings), this_run)
     (out / "summary.json").write_text(summary.model_dump_json(indent=2))
     return summary
 
@@ -234,24 +262,25 @@ async def _run_one(
         return error_record(item.id, media_path(item.video, root), exc, settings)
 
 
+def _key(item: Sample | SampleError) -> str:
+    """What assigns an item to a shard: its id, or for a record without one, where it was read."""
+    return item.id if item.id is not None else f"error:{item.where}"
+
+
 def _finished(stats: dict) -> int:
     return stats["ok"] + stats["error"] + stats["filtered"]
 
 
-def _summary(
-    records: list[TraceRecord | ErrorRecord], seconds: float, stats: dict, settings: Settings,
-    manifest: RunManifest, out: Path,
+def summarize_run(
+    records: list[TraceRecord | ErrorRecord], manifest: RunManifest, out: Path, config: str, this_run: dict,
 ) -> DistillSummary:  # fmt: skip
+    """The summary of a run folder's records (``config``: the settings' hash; ``this_run``: what changed)."""
     traces = [r for r in records if isinstance(r, TraceRecord)]
     ok = [r for r in traces if r.status == "ok"]
-    done = _finished(stats)
     return DistillSummary(
         out=str(out), samples=len(records), ok=len(ok), errors=len(records) - len(traces),
-        filtered=len(traces) - len(ok),
-        this_run={"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
-                  "samples_per_s": round(done / seconds, 3) if seconds else None},
+        filtered=len(traces) - len(ok), this_run=this_run,
         mean_rounds=round(sum(len(r.rounds) for r in ok) / len(ok), 3) if ok else None,
         passed_threshold=sum(r.stop_reason == "threshold" for r in ok),
-        leaked=sum(r.leakage.leaked for r in ok), config_hash=config_hash(settings),
-        identity=manifest.identity_hash,
+        leaked=sum(r.leakage.leaked for r in ok), config_hash=config, identity=manifest.identity_hash,
     )  # fmt: skip

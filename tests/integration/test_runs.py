@@ -137,3 +137,65 @@ def test_checkpoints_left_by_a_kill_after_its_record_are_deleted(loop_ctx, daily
     assert (again.ok, again.errors, again.this_run["ok"]) == (2, 1, 1)
     with sqlite3.connect(out / "checkpoints.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
+def test_a_sharded_run_merges_into_one_record_per_sample(distilled, tmp_path):
+    """Two shards one after another, then merged: the unsharded run's samples, each exactly once."""
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.merge import merge_run
+    from aurelia_local.core.shards import Shard
+
+    ctx, data, out, whole = distilled
+    sharded = tmp_path / "sharded"
+    manifest = data / "manifest.jsonl"
+    parts = [distill(ctx.settings, manifest, sharded, progress=False, ctx=ctx, shard=shard)
+             for shard in (Shard(0, 2), Shard(1, 2))]  # fmt: skip
+    assert parts[0].identity == parts[1].identity == whole.identity  # sharding is not part of the identity
+    for i, part in enumerate(parts):
+        keys = [r.id or f"error:{r.where}" for r in read_traces(Path(part.out) / "traces.jsonl")]
+        assert keys and all(Shard(i, 2).owns(k) for k in keys)
+    assert parts[0].samples + parts[1].samples == whole.samples
+    merged = merge_run(sharded)
+    assert (merged.shards, merged.missing, merged.in_progress) == (2, [], [])
+    records = {r.id or r.where: r for r in read_traces(sharded / "traces.jsonl")}
+    expected = {r.id or r.where: r.status for r in read_traces(out / "traces.jsonl")}
+    assert {k: r.status for k, r in records.items()} == expected
+    assert merged.summary.samples == whole.samples and merged.summary.ok == whole.ok
+    assert "shard-0000-of-0002/run.json" in validate_run_folder(sharded)  # no lease left behind
+    first = (sharded / "traces.jsonl").read_text()
+    # an error record for a sample a shard also finished (a rerun after a crash) never replaces it
+    ok = next(r for r in records.values() if r.status == "ok")
+    owner = Path(parts[0].out if Shard(0, 2).owns(ok.id) else parts[1].out)
+    error = {"id": ok.id, "status": "error", "where": "x", "error": "killed", "config_hash": ok.config_hash}
+    with (owner / "traces.jsonl").open("a") as handle:
+        handle.write(json.dumps({"schema_version": 1, **error}) + "\n")
+    merge_run(sharded)
+    assert (sharded / "traces.jsonl").read_text() == first  # merging again changes nothing
+
+
+def test_merge_refuses_shards_of_other_runs_and_missing_shards(distilled, tmp_path):
+    import shutil
+
+    from aurelia_local.app.distill import distill
+    from aurelia_local.app.merge import merge_run
+    from aurelia_local.core.shards import Shard
+
+    ctx, data, _, _ = distilled
+    run = tmp_path / "run"
+    distill(ctx.settings, data / "manifest.jsonl", run, progress=False, ctx=ctx, shard=Shard(0, 2), limit=1)
+    with pytest.raises(ConfigError, match=r"1 of 2 shards have not run or not started \(1\)"):
+        merge_run(run)
+    partial = merge_run(run, partial=True)
+    assert partial.missing == [1] and json.loads((run / "run.json").read_text())["execution"][
+        "missing_shards"
+    ] == [1]
+    # a shard of another identity (other settings) beside it
+    shutil.copytree(run / "shard-0000-of-0002", run / "shard-0001-of-0002")
+    manifest = json.loads((run / "shard-0001-of-0002" / "run.json").read_text())
+    (run / "shard-0001-of-0002" / "run.json").write_text(json.dumps({**manifest, "identity_hash": "0" * 16}))
+    with pytest.raises(ConfigError, match="different run identities"):
+        merge_run(run)
+    shutil.rmtree(run / "shard-0001-of-0002")
+    shutil.copytree(run / "shard-0000-of-0002", run / "shard-0001-of-0003")
+    with pytest.raises(ConfigError, match=r"different counts \(2, 3\)"):
+        merge_run(run)
