@@ -22,8 +22,10 @@ from aurelia_local.app.commands import (
     cmd_models_build_tiny,
     cmd_models_download,
     cmd_models_list,
+    cmd_pilot,
     cmd_reason,
     cmd_score,
+    cmd_status,
     cmd_view,
 )  # fmt: skip
 from aurelia_local.app.listing import LISTS
@@ -134,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
     p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
+    p.add_argument("--checkpoint-dir", type=Path,
+                   help="keep the checkpoints of samples in flight here (node-local scratch) when OUT is on "
+                   "a network filesystem (data.checkpoint_dir)")  # fmt: skip
     p.add_argument("--shard", metavar="I/N|auto",
                    help="run shard I (from 0) of N into OUT/shard-IIII-of-NNNN; auto: the index from Slurm "
                    "(SLURM_ARRAY_TASK_*), Kubernetes (JOB_COMPLETION_INDEX, AURELIA_SHARD_COUNT) or "
@@ -175,24 +180,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_view)
 
+    p = sub.add_parser("pilot", help="the loop on a sample of a dataset, and what the whole run would cost")
+    _common(p)
+    p.add_argument("source", type=Path, help="a JSONL manifest, or a folder with Daily-Omni's qa.json")
+    p.add_argument("--out", type=Path, required=True, help="the pilot's run folder (resumable)")
+    p.add_argument(
+        "--limit", type=int, default=50, help="samples drawn from the source (default: %(default)s)"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_pilot)
+
     p = sub.add_parser("merge", help="join the shards of a distill run (OUT/shard-*) into OUT")
     p.add_argument("out", type=Path, help="the --out folder the shards ran under")
     p.add_argument("--partial", action="store_true", help="merge even if some shards have not run")
     p.add_argument("--export", choices=["sft"], help="also write OUT/sft.jsonl from the merged traces")
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("status", help="where a distill run and each of its shards stand")
+    p.add_argument("out", type=Path, help="the --out folder of aurelia distill")
+    p.add_argument("--json", action="store_true", help="machine-readable")
+    p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
+    p.set_defaults(func=cmd_status)
     return parser
 
 
-_LIGHT_COMMANDS = {
-    "config",
-    "doctor",
-    "list",
-    "models list",
-    "view",
-    "merge",
-}  # no log file: they import no library
-_FOLDER_OUT = {"distill", "eval"}  # --out is a folder: the log is OUT/aurelia.log
+# no log file: they import no library
+_LIGHT_COMMANDS = {"config", "doctor", "list", "models list", "view", "merge", "status"}
+_FOLDER_OUT = {"distill", "eval", "pilot"}  # --out is a folder: the log is OUT/aurelia.log
 
 
 def _setup_logging(args: argparse.Namespace, until_exit: bool = False):

@@ -131,6 +131,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     from aurelia_local.core.shards import parse_shard
 
     overrides = list(args.overrides) + ([f"loop.concurrency={args.concurrency}"] if args.concurrency else [])
+    overrides += [f"data.checkpoint_dir={args.checkpoint_dir}"] if args.checkpoint_dir else []
     settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
     shard = parse_shard(args.shard) if args.shard else None
     summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
@@ -155,6 +156,27 @@ def _export_sft(out: Path) -> None:
     _out(f"{count} conversations in {out / 'sft.jsonl'}")
 
 
+def cmd_pilot(args: argparse.Namespace) -> int:
+    """Run the loop on a sample of a dataset; print the figures a full run would show."""
+    from aurelia_local.app import pilot
+
+    figures = pilot.pilot(_settings(args), args.source, args.out, args.limit, progress=not args.no_progress)
+    _out(json.dumps(figures, indent=2) if args.json else pilot.render(figures))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show where a distill run and each of its shards stand."""
+    from aurelia_local.app import status
+    from aurelia_local.core.errors import AureliaError
+
+    rows = status.run_status(args.out)
+    if not rows:
+        raise AureliaError(f"{args.out} holds no distill run (no run.json, no shard folders)")
+    _out(status.as_json(rows) if args.json else status.render(rows))
+    return 0
+
+
 def cmd_merge(args: argparse.Namespace) -> int:
     """Join the shards of a distill run into its folder."""
     from aurelia_local.app.merge import merge_run
@@ -162,13 +184,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     merged = merge_run(args.out, partial=args.partial)
     s = merged.summary
     counts = f"{s.samples} samples, {s.ok} ok, {s.filtered} filtered, {s.errors} errors"
-    _out(f"merged {merged.shards - len(merged.missing)} of {merged.shards} shards: {counts} -> "
-         f"{Path(args.out) / 'traces.jsonl'}")  # fmt: skip
-    if merged.missing:
-        _out(f"missing shards: {', '.join(map(str, merged.missing))} (merged with --partial)")
-    if merged.in_progress:
-        _out(f"still being written (a lease is held): shards {', '.join(map(str, merged.in_progress))}; "
-             "merge again when they finish")  # fmt: skip
+    done = merged.shards - len(merged.missing) - len(merged.unfinished)
+    _out(f"merged {done} finished of {merged.shards} shards: {counts} -> {Path(args.out) / 'traces.jsonl'}")
+    for what, shards in (("never started", merged.missing), ("did not finish", merged.unfinished)):
+        if shards:
+            _out(f"shards that {what}: {', '.join(map(str, shards))} (merged with --partial; merge again "
+                 "when they have run)")  # fmt: skip
     if args.export == "sft":
         _export_sft(Path(args.out))
     return 0

@@ -4,12 +4,13 @@ Output folder:
 
 - ``traces.jsonl``: one record per sample, ``status`` ``ok`` (every round, r*, provenance) or
   ``error`` (the reason). Appended and flushed as samples finish.
-- ``checkpoints.sqlite``: LangGraph's checkpoint of every sample in flight (a sample's checkpoints
+- ``checkpoints.sqlite`` (or under ``data.checkpoint_dir``, see ``checkpoint_path``): LangGraph's
+  checkpoint of every sample in flight (a sample's checkpoints
   are deleted once its record is written, so the file holds only samples in flight). After an
   interruption (Ctrl-C, kill -9, a server that went away) the same command skips finished samples
   and resumes unfinished ones from their last completed step: nothing lost, nothing done twice.
 - ``run.json`` (what produced the run; a rerun of another identity is refused),
-  ``resolved_config.yaml`` and ``summary.json``.
+  ``resolved_config.yaml`` and ``summary.json`` (written when the run ends, removed when one starts).
 
 With a shard (``--shard I/N``) all of this goes to ``OUT/shard-IIII-of-NNNN``, the shard's samples
 only, under a lease (``aurelia_local.core.shards``); ``aurelia merge OUT`` joins the shards.
@@ -107,6 +108,7 @@ async def _distill(
     from aurelia_local.graphs.runner import compile_loop, open_loop
 
     traces = out / TRACES
+    (out / "summary.json").unlink(missing_ok=True)  # written when the run ends: its presence says so
     previous = read_records(traces)
     done = {r["id"] for r in previous if r.get("id") is not None}
     done |= {f"error:{r['where']}" for r in previous if r.get("status") == "error" and r.get("where")}
@@ -127,7 +129,7 @@ async def _distill(
     start = time.perf_counter()
     try:
         finished = {r["id"] for r in previous if r.get("status") in ("ok", "filtered")}
-        async with _checkpoints(out / "checkpoints.sqlite", finished) as saver:
+        async with _checkpoints(checkpoint_path(out, manifest, settings), finished) as saver:
             graph = compile_loop(saver)
             async with _context(settings, ctx, open_loop) as ctx:
 
@@ -154,6 +156,24 @@ async def _distill(
         bar.close()
         writer.close()
     return _write_summary(out, time.perf_counter() - start, stats, settings, manifest)
+
+
+def checkpoint_path(out: Path, manifest: RunManifest, settings: Settings) -> Path:
+    """Where the run in ``out`` keeps its checkpoints: ``out``, or a folder in ``data.checkpoint_dir``.
+
+    That folder is named by the run's identity and its output folder. LangGraph's SQLite
+    checkpointer turns on WAL journaling, which needs shared memory that Lustre and NFS do not give;
+    the records stay on the shared filesystem, and a shard restarted on another node loses only the
+    checkpoints of its samples in flight, which run again.
+    """
+    import hashlib
+
+    if settings.data.checkpoint_dir is None:
+        return out / "checkpoints.sqlite"
+    where = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
+    folder = Path(settings.data.checkpoint_dir).expanduser() / f"{manifest.identity_hash}-{where}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "checkpoints.sqlite"
 
 
 @asynccontextmanager

@@ -2,7 +2,8 @@
 
 One record per sample: an ok record beats a filtered one, which beats an error (a shard rerun after a
 failure may hold both). Shards of different run identities or shard counts are refused, and so are
-missing shards unless ``partial``: a merge never silently holds fewer samples than the run. Every
+missing shards and unfinished ones (killed, stopped by an engine that went away, or still being
+written) unless ``partial``: a merge never silently holds fewer samples than the run. Every
 file is written beside its final name and renamed into place, so a merge killed part-way leaves the
 previous merge (or none), never half of one.
 """
@@ -23,9 +24,10 @@ from aurelia_local.core.records import (
     read_traces,
     run_manifest,
 )
-from aurelia_local.core.shards import LEASE, shard_folders
+from aurelia_local.core.shards import shard_folders
 
 RANK = {"ok": 0, "filtered": 1, "error": 2}
+MERGE_FIELDS = ("merged_shards", "missing_shards", "unfinished_shards")
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,15 @@ class Merged:
     """What a merge wrote: the shards it joined, those it lacked, and the run's summary."""
 
     shards: int
-    missing: list[int]
-    in_progress: list[int]  # shards whose writer still held a lease at the merge
+    missing: list[int]  # shards that never started
+    unfinished: list[int]  # shards that started but did not end (killed, stopped, still running)
     summary: DistillSummary
 
 
 def merge_run(out: Path, partial: bool = False) -> Merged:
     """Join ``out``'s shard folders into ``out/traces.jsonl``, ``run.json`` and ``summary.json``."""
     from aurelia_local.app.distill import TRACES, summarize_run
+    from aurelia_local.app.status import finished
 
     out = Path(out)
     found = shard_folders(out)
@@ -59,16 +62,19 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
             "must run with the same settings, prompts and models"
         )
     missing = [i for i in range(count) if manifests.get(i) is None]
-    if missing and not partial:
+    unfinished = [i for i in range(count) if i not in missing and not finished(found[i][1])]
+    if (missing or unfinished) and not partial:
+        lacking = [f"{len(missing)} never started ({_listed(missing)})"] if missing else []
+        lacking += [f"{len(unfinished)} did not finish ({_listed(unfinished)})"] if unfinished else []
         raise ConfigError(
-            f"{out}: {len(missing)} of {count} shards have not run or not started "
-            f"({', '.join(map(str, missing))}); run them (--shard I/{count}), or merge what is there "
-            "with --partial"
+            f"{out}: of {count} shards, {' and '.join(lacking)}; run them (again) with --shard I/{count} "
+            "(a shard resumes where it stopped), or merge what is there with --partial"
         )
     manifest = next(m for m in manifests.values() if m is not None)
     if manifest.command != "distill":
         raise ConfigError(f"{out}: shards of a {manifest.command} run; aurelia merge joins distill runs")
-    execution = {**manifest.execution, "shard": None, "merged_shards": count, "missing_shards": missing}
+    execution = {**manifest.execution, "shard": None, "merged_shards": count, "missing_shards": missing,
+                 "unfinished_shards": unfinished}  # fmt: skip
     merged = claim_run(out, manifest.model_copy(update={"execution": execution}))  # same identity, or refused
     best: dict[str, TraceRecord | ErrorRecord] = {}
     # an earlier merge's records count too: merging again after more shards ran only adds
@@ -84,10 +90,13 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
     if (first / "resolved_config.yaml").is_file():
         _write(out / "resolved_config.yaml", (first / "resolved_config.yaml").read_text())
     config = next((r.config_hash for r in records), "")
-    summary = summarize_run(records, merged, out, config, {"merged_shards": count, "missing_shards": missing})
+    summary = summarize_run(records, merged, out, config, {k: execution[k] for k in MERGE_FIELDS})
     _write(out / "summary.json", summary.model_dump_json(indent=2))
-    held = [i for i, (_, folder) in found.items() if (folder / LEASE).is_file()]
-    return Merged(count, missing, held, summary)
+    return Merged(count, missing, unfinished, summary)
+
+
+def _listed(indexes: list[int]) -> str:
+    return ", ".join(map(str, indexes))
 
 
 def _manifest(folder: Path) -> RunManifest | None:

@@ -63,6 +63,12 @@ class ModelRef(_Strict):
     tiny: bool = Field(default=False, description="Built locally by `aurelia models build-tiny`.")
     trust_remote_code: bool = False
     dtype: str = "auto"
+    tensor_parallel_size: int = Field(
+        default=1, ge=1, description="vLLM: GPUs one copy of the model is split over (tensor parallel)."
+    )
+    pipeline_parallel_size: int = Field(
+        default=1, ge=1, description="vLLM: pipeline stages (times tensor_parallel_size GPUs in all)."
+    )
 
 
 class EngineConfig(_Strict):
@@ -205,6 +211,11 @@ class DataConfig(_Strict):
         default=None, description="Samples posted to LangGraph's server (langgraph dev) must have their "
         "media inside this folder; unset: posted samples are refused.",
     )  # fmt: skip
+    checkpoint_dir: Path | None = Field(
+        default=None, description="Where distill keeps its SQLite checkpoints (samples in flight): a "
+        "node-local folder when the output lies on a network filesystem, where SQLite's locking does not "
+        "work; unset: the output folder.",
+    )  # fmt: skip
 
 
 class EvalConfig(_Strict):
@@ -262,7 +273,7 @@ EXECUTION_SETTINGS = frozenset({
     "engine.core_placement", "engine.max_num_seqs", "engine.enforce_eager", "engine.gpu_memory_utilization",
     "engine.gpu_memory_shares", "media.workers",
     "engine.cpu_kv_cache_gib", "engine.request_timeout_s", "engine.mm_cache_gib", "loop.concurrency",
-    "zoo.cards_dir",
+    "zoo.cards_dir", "data.checkpoint_dir",
 })  # fmt: skip
 
 

@@ -121,9 +121,15 @@ def shard_folders(out: Path) -> dict[int, tuple[int, Path]]:
 class Lease:
     """The right to write one shard folder, held while the ``with`` block runs (see the module)."""
 
-    def __init__(self, folder: Path, ttl_s: float = LEASE_TTL_S):
+    def __init__(self, folder: Path, ttl_s: float = LEASE_TTL_S, wait: bool = True):
+        """Prepare the lease of ``folder`` (taken on ``with``).
+
+        ``wait``: a lease held from another host (whose process cannot be checked from here) is
+        waited on until its heartbeat would expire; a writer alive there keeps it and is refused then.
+        """
         self.path = Path(folder) / LEASE
         self.ttl_s = ttl_s
+        self.wait = wait
         self.mine = {"host": socket.gethostname(), "pid": os.getpid(), "token": os.urandom(8).hex()}
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -150,21 +156,28 @@ class Lease:
             return {}
 
     def _take(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            held = self.holder()
-            if not self._expired(held):
+        deadline = time.time() + self.ttl_s + 1 if self.wait else 0.0
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                held = self.holder()
+                if self._expired(held):
+                    self._write()  # an expired lease is taken over by an atomic rename
+                    break
+                if held.get("host") != self.mine["host"] and time.time() < deadline:
+                    time.sleep(min(self.ttl_s / 8, 5.0))  # a lost node's lease expires; a live one is kept
+                    continue
                 age = time.time() - float(held.get("heartbeat", 0))
                 raise ConfigError(
                     f"{self.path.parent} is being written by {held.get('host')} pid {held.get('pid')} "
                     f"(heartbeat {age:.0f} s ago); a shard has one writer at a time. If that process "
                     f"is gone, its lease expires {self.ttl_s:.0f} s after its last heartbeat"
                 ) from None
-            self._write()  # an expired lease is taken over by an atomic rename
-        else:
-            os.close(fd)
-            self._write()
+            else:
+                os.close(fd)
+                self._write()
+                break
         if self.holder().get("token") != self.mine["token"]:  # another taker renamed after us
             raise ConfigError(f"{self.path.parent}: another process took the shard's lease at the same time")
 

@@ -66,13 +66,17 @@ def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engin
 
 
 def _for_role(settings: Settings, role: str) -> tuple[str, Callable[[], Engine]]:
-    """What identifies ``role``'s engine (its server role, else its model folder), and how to build it."""
+    """What identifies ``role``'s engine, and how to build it.
+
+    A server role, else the model folder and how it is loaded (dtype, parallelism, remote code).
+    """
     if settings.engine.backend == "vllm_server":
         from aurelia_local.engines.server import ServerEngine
 
         return f"server:{role}", lambda: _track(ServerEngine(role, settings))
-    path = settings.model_path(role)
-    return str(path), lambda: build_engine(path, settings.models[role], settings, role=role)
+    path, ref = settings.model_path(role), settings.models[role]
+    loaded = ref.model_dump_json(exclude={"source"})  # roles on one folder loaded alike share an engine
+    return f"{path}|{loaded}", lambda: build_engine(path, ref, settings, role=role)
 
 
 class EnginePool:

@@ -21,6 +21,10 @@ def server_flags(settings: Settings, role: str) -> list[str]:
         "--max-model-len", str(engine.max_model_len), "--max-num-seqs", str(engine.max_num_seqs),
         "--seed", str(settings.sampling.seed),
     ]  # fmt: skip
+    if ref.tensor_parallel_size > 1:
+        flags += ["--tensor-parallel-size", str(ref.tensor_parallel_size)]
+    if ref.pipeline_parallel_size > 1:
+        flags += ["--pipeline-parallel-size", str(ref.pipeline_parallel_size)]
     if engine.enforce_eager:
         flags.append("--enforce-eager")
     if ref.trust_remote_code:

@@ -88,6 +88,11 @@ def _resolve(loop: asyncio.AbstractEventLoop, future: asyncio.Future, value) -> 
         pass
 
 
+def world_size(ref: ModelRef) -> int:
+    """The GPUs one engine of ``ref`` spans."""
+    return ref.tensor_parallel_size * ref.pipeline_parallel_size
+
+
 class VllmEngine:
     """One model served by vLLM; any number of callers, on any event loop, share its batches."""
 
@@ -126,7 +131,10 @@ class VllmEngine:
             enforce_eager=engine.enforce_eager,
             trust_remote_code=ref.trust_remote_code,
             seed=seed,
-            distributed_executor_backend="uni",
+            tensor_parallel_size=ref.tensor_parallel_size,
+            pipeline_parallel_size=ref.pipeline_parallel_size,
+            # one GPU: the worker in the engine core's process; several: one worker process each
+            distributed_executor_backend="uni" if world_size(ref) == 1 else "mp",
             disable_log_stats=True,
             **self.family.vllm_args(engine),
         )

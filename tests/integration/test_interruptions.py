@@ -133,3 +133,31 @@ def test_a_server_that_stays_down_stops_the_run_cleanly_and_the_rerun_completes(
     records = read_records(out / "traces.jsonl")
     assert len(records) == SAMPLES
     _check_against(reference, records)
+
+
+def test_shards_one_killed_and_rerun_then_merged_equal_the_unsharded_run(setup, reference, tmp_path):
+    """Shard 1 of 2 (found from RANK/WORLD_SIZE), then shard 0 killed part-way and rerun, then merged."""
+    out = tmp_path / "sharded"
+    cmd = [sys.executable, "-m", "aurelia_local.app.cli", *_args(setup, out), "--config", str(setup[1])]
+    ranked = subprocess.run([*cmd, "--shard", "auto"], capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "RANK": "1", "WORLD_SIZE": "2"})  # fmt: skip
+    assert ranked.returncode == 0, ranked.stderr[-3000:]
+    traces = out / "shard-0000-of-0002" / "traces.jsonl"
+    proc = subprocess.Popen([*cmd, "--shard", "0/2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.time() + 600
+    while proc.poll() is None and len(read_records(traces)) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "shard 0 ended before the kill"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (traces.parent / "lease.json").exists()  # left behind by the killed writer
+    refused = run_cli("merge", str(out))
+    assert refused.returncode == 2 and "1 did not finish (0)" in refused.stderr
+    again = run_cli(*_args(setup, out), "--shard", "0/2", config=setup[1])  # its lease is taken over at once
+    assert again.returncode == 0, again.stderr[-3000:]
+    merged = run_cli("merge", str(out))
+    assert merged.returncode == 0 and "merged 2 finished of 2 shards" in merged.stdout, merged.stderr
+    records = read_records(out / "traces.jsonl")
+    assert sorted(r["id"] for r in records) == sorted(reference)
+    _check_against(reference, records)

@@ -143,6 +143,7 @@ def test_a_sharded_run_merges_into_one_record_per_sample(distilled, tmp_path):
     """Two shards one after another, then merged: the unsharded run's samples, each exactly once."""
     from aurelia_local.app.distill import distill
     from aurelia_local.app.merge import merge_run
+    from aurelia_local.app.status import run_status
     from aurelia_local.core.shards import Shard
 
     ctx, data, out, whole = distilled
@@ -156,7 +157,11 @@ def test_a_sharded_run_merges_into_one_record_per_sample(distilled, tmp_path):
         assert keys and all(Shard(i, 2).owns(k) for k in keys)
     assert parts[0].samples + parts[1].samples == whole.samples
     merged = merge_run(sharded)
-    assert (merged.shards, merged.missing, merged.in_progress) == (2, [], [])
+    assert (merged.shards, merged.missing, merged.unfinished) == (2, [], [])
+    shown = {row.shard: row for row in run_status(sharded)}
+    assert [shown[s].state for s in ("0/2", "1/2")] == ["finished", "finished"]  # and no lease left
+    assert shown["0/2"].ok + shown["1/2"].ok == shown["merged"].ok == whole.ok
+    assert shown["0/2"].in_flight == shown["1/2"].in_flight == 0  # every checkpoint pruned
     records = {r.id or r.where: r for r in read_traces(sharded / "traces.jsonl")}
     expected = {r.id or r.where: r.status for r in read_traces(out / "traces.jsonl")}
     assert {k: r.status for k, r in records.items()} == expected
@@ -183,8 +188,12 @@ def test_merge_refuses_shards_of_other_runs_and_missing_shards(distilled, tmp_pa
     ctx, data, _, _ = distilled
     run = tmp_path / "run"
     distill(ctx.settings, data / "manifest.jsonl", run, progress=False, ctx=ctx, shard=Shard(0, 2), limit=1)
-    with pytest.raises(ConfigError, match=r"1 of 2 shards have not run or not started \(1\)"):
+    with pytest.raises(ConfigError, match=r"of 2 shards, 1 never started \(1\)"):
         merge_run(run)
+    (run / "shard-0000-of-0002" / "summary.json").rename(run / "summary.moved")  # as if killed mid-run
+    with pytest.raises(ConfigError, match=r"1 never started \(1\) and 1 did not finish \(0\)"):
+        merge_run(run)
+    (run / "summary.moved").rename(run / "shard-0000-of-0002" / "summary.json")
     partial = merge_run(run, partial=True)
     assert partial.missing == [1] and json.loads((run / "run.json").read_text())["execution"][
         "missing_shards"
@@ -199,3 +208,48 @@ def test_merge_refuses_shards_of_other_runs_and_missing_shards(distilled, tmp_pa
     shutil.copytree(run / "shard-0000-of-0002", run / "shard-0001-of-0003")
     with pytest.raises(ConfigError, match=r"different counts \(2, 3\)"):
         merge_run(run)
+
+
+def test_checkpoints_on_node_local_disk_and_a_lost_node_redoes_only_unfinished_samples(
+    loop_ctx, daily_omni_clip, tmp_path
+):
+    import dataclasses
+    import shutil
+
+    from aurelia_local.app.distill import distill
+    from aurelia_local.core.config import result_settings
+
+    ctx = with_loop(loop_ctx, tau=1)
+    local = tmp_path / "node-scratch"
+    data = ctx.settings.data.model_copy(update={"checkpoint_dir": local})
+    settings = ctx.settings.model_copy(update={"data": data})
+    ctx = dataclasses.replace(ctx, settings=settings)
+    manifest, out = _manifest(tmp_path / "data", daily_omni_clip, 2), tmp_path / "shared" / "run"
+    first = distill(settings, manifest, out, progress=False, ctx=ctx, limit=2)
+    assert first.ok == 1 and not (out / "checkpoints.sqlite").exists()
+    assert [p.name for p in local.glob("*/checkpoints.sqlite")] == ["checkpoints.sqlite"]
+    assert "checkpoint_dir" not in result_settings(settings)["data"]  # where checkpoints lie is execution
+    shutil.rmtree(local)  # the node is lost; the records on the shared filesystem stay
+    again = distill(settings, manifest, out, progress=False, ctx=ctx)
+    assert (again.ok, again.this_run["ok"]) == (2, 1)  # only the sample not yet recorded ran
+
+
+def test_a_pilot_runs_a_seeded_draw_and_projects_the_whole_source(loop_ctx, daily_omni_clip, tmp_path):
+    from aurelia_local.app.pilot import draw, pilot, render
+
+    ctx = with_loop(loop_ctx, tau=10, max_rounds=2)
+    manifest = _manifest(tmp_path / "data", daily_omni_clip, 6)  # 6 samples and one bad line
+    items, total = draw(manifest, 3, seed=0)
+    assert total == 7 and len(items) == 3 and draw(manifest, 3, seed=0)[0] == items  # the same draw
+    figures = pilot(ctx.settings, manifest, tmp_path / "pilot", limit=3, progress=False, ctx=ctx)
+    records = read_traces(tmp_path / "pilot" / "traces.jsonl")
+    assert sorted(str(r.id) for r in records) == sorted(str(i.id) for i in items)  # the drawn samples
+    ok = [r for r in records if r.status == "ok"]
+    assert figures["pilot_samples"] == 3 and figures["errors"] == 3 - len(ok)
+    assert sum(figures["scores"].values()) == sum(figures["rounds"].values()) == len(ok)
+    assert figures["rounds"] == {n: sum(len(r.rounds) == n for r in ok) for n in figures["rounds"]}
+    assert figures["passed_threshold"] == sum(r.stop_reason == "threshold" for r in ok)
+    per_sample = figures["wall_seconds_per_sample"]
+    assert per_sample > 0 and figures["projected_hours"] == pytest.approx(per_sample * 7 / 3600, abs=0.01)
+    assert figures["cost"]["samples"] == len(ok) and "generator" in figures["cost"]["by_agent"]
+    assert "for all 7 samples" in render(figures)

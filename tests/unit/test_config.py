@@ -104,3 +104,20 @@ def test_variables_read_by_scripts_logs_and_tests_are_never_settings():
     settings = load_settings("smoke", environ=environ)  # an unknown key would be an error
     assert settings == load_settings("smoke", environ={})
     assert {"AURELIA_LOG_DIR", "AURELIA_SHARED_DATA", "AURELIA_DEMO_DATA"} <= ENV_RESERVED
+
+
+def test_a_model_split_over_gpus_is_served_and_loaded_split():
+    from aurelia_local.engines.server_flags import server_flags
+    from aurelia_local.engines.vllm_engine import world_size
+
+    split = load_settings(
+        "large", environ={},
+        overrides=["models.generator.tensor_parallel_size=2", "models.generator.pipeline_parallel_size=2"],
+    )  # fmt: skip
+    flags = server_flags(split, "generator")
+    assert flags[flags.index("--tensor-parallel-size") + 1] == "2"
+    assert flags[flags.index("--pipeline-parallel-size") + 1] == "2"
+    assert "--tensor-parallel-size" not in server_flags(split, "summarizer")
+    assert world_size(split.models["generator"]) == 4 and world_size(split.models["summarizer"]) == 1
+    with pytest.raises(ConfigError, match="tensor_parallel_size"):
+        load_settings("large", environ={}, overrides=["models.generator.tensor_parallel_size=0"])

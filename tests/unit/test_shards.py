@@ -57,11 +57,16 @@ def test_one_writer_per_shard_and_a_dead_writers_lease_is_taken_over(tmp_path):
             Lease(folder).__enter__()
     assert not (folder / LEASE).exists()  # released
     assert shard_folders(tmp_path) == {0: (2, folder)}
-    # a live writer elsewhere with a recent heartbeat keeps its shard
+    # a writer elsewhere with a recent heartbeat keeps its shard (refused at once without waiting)
     other = {"host": "node-17", "pid": 4242, "token": "x", "heartbeat": time.time()}
     (folder / LEASE).write_text(json.dumps(other))
     with pytest.raises(ConfigError, match="node-17 pid 4242"):
-        Lease(folder).__enter__()
+        Lease(folder, wait=False).__enter__()
+    # a second writer waits on it: a writer that keeps beating keeps it, a lost node's lease expires
+    started = time.time()
+    with Lease(folder, ttl_s=0.5):
+        assert json.loads((folder / LEASE).read_text())["pid"] == os.getpid()
+    assert 0.4 < time.time() - started < 5
     # its heartbeat stops: after the time to live the lease is taken over
     (folder / LEASE).write_text(json.dumps({**other, "heartbeat": time.time() - 1000}))
     with Lease(folder):
