@@ -144,6 +144,7 @@ def test_a_sharded_run_merges_into_one_record_per_sample(distilled, tmp_path):
     from aurelia_local.app.distill import distill
     from aurelia_local.app.merge import merge_run
     from aurelia_local.app.status import run_status
+    from aurelia_local.app.view.site import build_site
     from aurelia_local.core.shards import Shard
 
     ctx, data, out, whole = distilled
@@ -167,6 +168,8 @@ def test_a_sharded_run_merges_into_one_record_per_sample(distilled, tmp_path):
     assert {k: r.status for k, r in records.items()} == expected
     assert merged.summary.samples == whole.samples and merged.summary.ok == whole.ok
     assert "shard-0000-of-0002/run.json" in validate_run_folder(sharded)  # no lease left behind
+    site = build_site(sharded, tmp_path / "view", media=False, progress=False)  # the page of the merged run
+    assert (site.kind, site.samples, site.errors) == ("distill", whole.samples, whole.errors)
     first = (sharded / "traces.jsonl").read_text()
     # an error record for a sample a shard also finished (a rerun after a crash) never replaces it
     ok = next(r for r in records.values() if r.status == "ok")
