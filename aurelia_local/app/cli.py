@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
+    p.add_argument("--shard", metavar="I/N|auto", help="evaluate shard I (from 0) of N of the samples into "
+                   "OUT/shard-IIII-of-NNNN (auto: from the scheduler, as for distill); aurelia merge OUT "
+                   "joins them")  # fmt: skip
     p.add_argument("--dry-run", action="store_true",
                    help="write OUT/requests.jsonl: what each target would see, with token counts; "
                    "loads no weights")  # fmt: skip
@@ -191,15 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_pilot)
 
-    p = sub.add_parser("merge", help="join the shards of a distill run (OUT/shard-*) into OUT")
+    p = sub.add_parser("merge", help="join the shards of a distill or eval run (OUT/shard-*) into OUT")
     p.add_argument("out", type=Path, help="the --out folder the shards ran under")
     p.add_argument("--partial", action="store_true", help="merge even if some shards have not run")
     p.add_argument("--export", choices=["sft"], help="also write OUT/sft.jsonl from the merged traces")
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_merge)
 
-    p = sub.add_parser("status", help="where a distill run and each of its shards stand")
-    p.add_argument("out", type=Path, help="the --out folder of aurelia distill")
+    p = sub.add_parser("status", help="where a distill or eval run and each of its shards stand")
+    p.add_argument("out", type=Path, help="the --out folder of aurelia distill or aurelia eval")
     p.add_argument("--json", action="store_true", help="machine-readable")
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_status)

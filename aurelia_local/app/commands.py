@@ -172,25 +172,32 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     rows = status.run_status(args.out)
     if not rows:
-        raise AureliaError(f"{args.out} holds no distill run (no run.json, no shard folders)")
+        raise AureliaError(f"{args.out} holds no distill or eval run (no run.json, no shard folders)")
     _out(status.as_json(rows) if args.json else status.render(rows))
     return 0
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    """Join the shards of a distill run into its folder."""
+    """Join the shards of a distill or eval run into its folder."""
     from aurelia_local.app.merge import merge_run
+    from aurelia_local.core.errors import AureliaError
+    from aurelia_local.core.records import DistillSummary
 
     merged = merge_run(args.out, partial=args.partial)
     s = merged.summary
-    counts = f"{s.samples} samples, {s.ok} ok, {s.filtered} filtered, {s.errors} errors"
     done = merged.shards - len(merged.missing) - len(merged.unfinished)
-    _out(f"merged {done} finished of {merged.shards} shards: {counts} -> {Path(args.out) / 'traces.jsonl'}")
-    for what, shards in (("never started", merged.missing), ("did not finish", merged.unfinished)):
+    if isinstance(s, DistillSummary):
+        what = f"{s.samples} samples, {s.ok} ok, {s.filtered} filtered, {s.errors} errors -> traces.jsonl"
+    else:
+        what = f"{s.samples} samples, {len(s.targets)} targets, {len(s.arms)} arms -> report.md"
+    _out(f"merged {done} finished of {merged.shards} shards into {args.out}: {what}")
+    for state, shards in (("never started", merged.missing), ("did not finish", merged.unfinished)):
         if shards:
-            _out(f"shards that {what}: {', '.join(map(str, shards))} (merged with --partial; merge again "
+            _out(f"shards that {state}: {', '.join(map(str, shards))} (merged with --partial; merge again "
                  "when they have run)")  # fmt: skip
     if args.export == "sft":
+        if not isinstance(s, DistillSummary):
+            raise AureliaError("--export sft takes a distill run's traces; this is an eval run")
         _export_sft(Path(args.out))
     return 0
 
@@ -198,6 +205,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate target models on a benchmark, with and without r*."""
     from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.core.shards import parse_shard
     from aurelia_local.zoo.cards import adapter_class, card_hash, load_card
 
     if args.protocol:
@@ -208,9 +216,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _eval_dry_run(args, settings, cards, arms)
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
+    shard = parse_shard(args.shard) if args.shard else None
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
                        args.reasoning, progress=not args.no_progress, backend=args.backend,
-                       new_run=args.new_run, cards={k: card_hash(c) for k, c in cards.items()})  # fmt: skip
+                       new_run=args.new_run, cards={k: card_hash(c) for k, c in cards.items()},
+                       shard=shard)  # fmt: skip
     for key, summary in results.summary.items():
         accs = ", ".join(
             f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()

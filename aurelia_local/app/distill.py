@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aurelia_local.core.config import Settings, config_hash
-from aurelia_local.core.datasets import Sample, SampleError, data_root_of, iter_samples
+from aurelia_local.core.datasets import Sample, SampleError, data_root_of, iter_samples, sample_key
 from aurelia_local.core.errors import EngineError
 from aurelia_local.core.identity import start_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
@@ -116,7 +116,7 @@ async def _distill(
     if shard is None:
         items = _take(_pending(stream, done), limit, len(previous))
     else:  # the shard's part of the source's first ``limit`` samples, the same on every machine
-        items = _pending((i for i in _take(stream, limit, 0) if shard.owns(_key(i))), done)
+        items = _pending((i for i in _take(stream, limit, 0) if shard.owns(sample_key(i))), done)
     stats = {"ok": 0, "error": 0, "filtered": 0, "rounds": 0}
     first = next(items, _END)
     if first is _END:  # nothing left to run: no engine is opened
@@ -280,11 +280,6 @@ async def _run_one(
         raise  # the engine is gone: stop, keep progress, resume later
     except Exception as exc:  # noqa: BLE001 - one bad sample (bad input or a bug) is a record, not the end
         return error_record(item.id, media_path(item.video, root), exc, settings)
-
-
-def _key(item: Sample | SampleError) -> str:
-    """What assigns an item to a shard: its id, or for a record without one, where it was read."""
-    return item.id if item.id is not None else f"error:{item.where}"
 
 
 def _finished(stats: dict) -> int:

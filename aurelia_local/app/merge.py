@@ -1,10 +1,12 @@
-"""``aurelia merge OUT``: the shards of a distill run (``OUT/shard-*-of-*``) joined into ``OUT``.
+"""``aurelia merge OUT``: the shards of a distill or eval run (``OUT/shard-*-of-*``) joined in ``OUT``.
 
 One record per sample: an ok record beats a filtered one, which beats an error (a shard rerun after a
-failure may hold both). Shards of different run identities or shard counts are refused, and so are
-missing shards and unfinished ones (killed, stopped by an engine that went away, or still being
-written) unless ``partial``: a merge never silently holds fewer samples than the run. Every
-file is written beside its final name and renamed into place, so a merge killed part-way leaves the
+failure may hold both); for eval, one row per (sample, target, arm), an answered row beating an
+error, each topology's r* traces merged alike, and the results and report computed again. Shards
+of different run identities or shard counts are refused, and so are missing shards and unfinished
+ones (killed, stopped by an engine that went away, or still being written) unless ``partial``: a
+merge never silently holds fewer samples than the run. Every file is written beside its final name
+and renamed into place, so a merge killed part-way leaves the
 previous merge (or none), never half of one.
 """
 
@@ -19,8 +21,12 @@ from aurelia_local.core.identity import claim_run
 from aurelia_local.core.records import (
     DistillSummary,
     ErrorRecord,
+    EvalResults,
+    EvalRow,
     RunManifest,
     TraceRecord,
+    eval_results,
+    read_eval_rows,
     read_traces,
     run_manifest,
 )
@@ -37,18 +43,20 @@ class Merged:
     shards: int
     missing: list[int]  # shards that never started
     unfinished: list[int]  # shards that started but did not end (killed, stopped, still running)
-    summary: DistillSummary
+    summary: DistillSummary | EvalResults
 
 
 def merge_run(out: Path, partial: bool = False) -> Merged:
-    """Join ``out``'s shard folders into ``out/traces.jsonl``, ``run.json`` and ``summary.json``."""
+    """Join ``out``'s shard folders into ``out`` (``run.json`` and the command's records and results)."""
     from aurelia_local.app.distill import TRACES, summarize_run
     from aurelia_local.app.status import finished
 
     out = Path(out)
     found = shard_folders(out)
     if not found:
-        raise ConfigError(f"{out}: no shard folders (shard-IIII-of-NNNN) to merge; run distill with --shard")
+        raise ConfigError(
+            f"{out}: no shard folders (shard-IIII-of-NNNN) to merge; run distill or eval with --shard"
+        )
     counts = {count for count, _ in found.values()}
     if len(counts) > 1:
         raise ConfigError(f"{out}: shards of different counts ({', '.join(map(str, sorted(counts)))}); "
@@ -71,28 +79,74 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
             "(a shard resumes where it stopped), or merge what is there with --partial"
         )
     manifest = next(m for m in manifests.values() if m is not None)
-    if manifest.command != "distill":
-        raise ConfigError(f"{out}: shards of a {manifest.command} run; aurelia merge joins distill runs")
     execution = {**manifest.execution, "shard": None, "merged_shards": count, "missing_shards": missing,
                  "unfinished_shards": unfinished}  # fmt: skip
     merged = claim_run(out, manifest.model_copy(update={"execution": execution}))  # same identity, or refused
+    folders = [folder for i, (_, folder) in sorted(found.items()) if i not in missing]
+    if (folders[0] / "resolved_config.yaml").is_file():
+        _write(out / "resolved_config.yaml", (folders[0] / "resolved_config.yaml").read_text())
+    if manifest.command == "eval":
+        return Merged(count, missing, unfinished, _merge_eval(out, folders, merged))
+    records = _merge_traces(out / TRACES, [folder / TRACES for folder in folders])
+    config = next((r.config_hash for r in records), "")
+    summary = summarize_run(records, merged, out, config, {k: execution[k] for k in MERGE_FIELDS})
+    _write(out / "summary.json", summary.model_dump_json(indent=2))
+    return Merged(count, missing, unfinished, summary)
+
+
+def _merge_traces(dest: Path, shards: list[Path]) -> list[TraceRecord | ErrorRecord]:
+    """One trace record per sample from ``shards`` (and an earlier merge in ``dest``), written to ``dest``."""
     best: dict[str, TraceRecord | ErrorRecord] = {}
     # an earlier merge's records count too: merging again after more shards ran only adds
-    sources = [out / TRACES, *(folder / TRACES for _, folder in sorted(found.values()))]
-    for path in (p for p in sources if p.is_file()):
+    for path in (p for p in (dest, *shards) if p.is_file()):
         for record in read_traces(path):
             key = record.id if record.id is not None else f"error:{record.where}"
             if key not in best or RANK[record.status] < RANK[best[key].status]:
                 best[key] = record
     records = list(best.values())
-    _write(out / TRACES, "".join(r.model_dump_json() + "\n" for r in records))
-    first = found[min(i for i in range(count) if i not in missing)][1]
-    if (first / "resolved_config.yaml").is_file():
-        _write(out / "resolved_config.yaml", (first / "resolved_config.yaml").read_text())
-    config = next((r.config_hash for r in records), "")
-    summary = summarize_run(records, merged, out, config, {k: execution[k] for k in MERGE_FIELDS})
-    _write(out / "summary.json", summary.model_dump_json(indent=2))
-    return Merged(count, missing, unfinished, summary)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _write(dest, "".join(r.model_dump_json() + "\n" for r in records))
+    return records
+
+
+def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalResults:
+    """The rows of every shard (an answered row beats an error), each topology's r*, results and report."""
+    from aurelia_local.app.eval.metrics import loop_cost, summarize
+    from aurelia_local.app.eval.report import write_report
+    from aurelia_local.core.catalog import ARMS
+
+    done = [eval_results(json.loads((f / "results.json").read_text())) for f in folders
+            if (f / "results.json").is_file()]  # fmt: skip
+    if not done:
+        raise ConfigError(f"{out}: no shard has finished its evaluation (no results.json) to merge")
+    base = done[0]
+    rows: dict[tuple, EvalRow] = {}
+    for path in (p for p in (out / "samples.jsonl", *(f / "samples.jsonl" for f in folders)) if p.is_file()):
+        for row in read_eval_rows(path):
+            key = (row.sample_id, row.target, row.arm)
+            if row.identity == manifest.identity_hash and (key not in rows or rows[key].status == "error"):
+                rows[key] = row
+    _write(out / "samples.jsonl", "".join(r.model_dump_json() + "\n" for r in rows.values()))
+    costs = {}
+    for arm in base.arms:
+        topology = ARMS.get(arm).r_star
+        folder = "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
+        shards = [f / folder / "traces.jsonl" for f in folders]
+        if topology is not None and any(p.is_file() for p in shards):
+            traces = _merge_traces(out / folder / "traces.jsonl", shards)
+            costs[arm] = loop_cost([t for t in traces if isinstance(t, TraceRecord) and t.status == "ok"])
+    dumped = [r.model_dump() for r in rows.values()]
+    with_r_star = {arm: len({r.sample_id for r in rows.values() if r.arm == arm and r.r_star})
+                   for arm in base.reasoning["samples_with_r_star"]}  # fmt: skip
+    results = base.model_copy(update={
+        "out": str(out), "samples": sum(r.samples for r in done),
+        "invalid_records": [bad for r in done for bad in r.invalid_records],
+        "summary": {k: summarize([r for r in dumped if r["target"] == k], base.arms) for k in base.targets},
+        "reasoning": {**base.reasoning, "samples_with_r_star": with_r_star}, "loop_cost": costs or None,
+    })  # fmt: skip
+    _write(out / "results.json", results.model_dump_json(indent=2))
+    write_report(results.model_dump(mode="json"), out)
+    return results
 
 
 def _listed(indexes: list[int]) -> str:

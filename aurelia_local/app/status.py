@@ -1,8 +1,9 @@
-"""``aurelia status OUT``: where a distill run (or each of its shards) stands, read from its files only.
+"""``aurelia status OUT``: where a distill or eval run (or each of its shards) stands, from its files only.
 
-Per folder: the records written (ok, filtered, errors), the samples in flight (threads in its
-checkpoints), and its writer (the lease's host, pid and heartbeat age). Shards of the run's count
-that have no folder yet are listed as missing.
+Per folder: the records written (ok, filtered, errors; for eval, the rows answered and failed), the
+samples in flight (threads in its checkpoints), and its writer (the lease's host, pid and heartbeat
+age). Shards of the run's count that have no folder yet are listed as missing. A run has ended when
+the file it writes last is there (``summary.json`` of distill, ``results.json`` of eval).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from aurelia_local.core.jsonl import read_records
 from aurelia_local.core.shards import LEASE, LEASE_TTL_S, shard_folders
+
+LAST_WRITTEN = {"distill": "summary.json", "eval": "results.json"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,12 @@ def run_status(out: Path) -> list[FolderStatus]:
 def _folder(folder: Path, shard: str | None) -> FolderStatus:
     if not (folder / "run.json").is_file():
         return FolderStatus(shard, "not started")
-    statuses = [r.get("status") for r in read_records(folder / "traces.jsonl")]
+    records = "samples.jsonl" if _command(folder) == "eval" else "traces.jsonl"
+    statuses = [r.get("status") for r in read_records(folder / records)]
     lease = _lease(folder)
     age = time.time() - float(lease["heartbeat"]) if lease else None
     running = age is not None and age <= LEASE_TTL_S  # an older lease is a writer that is gone
-    state = "running" if running else "finished" if (folder / "summary.json").is_file() else "stopped"
+    state = "running" if running else "finished" if _ended(folder) else "stopped"
     return FolderStatus(
         shard, state, ok=statuses.count("ok"),
         filtered=statuses.count("filtered"), errors=statuses.count("error"),
@@ -64,10 +68,21 @@ def _folder(folder: Path, shard: str | None) -> FolderStatus:
 
 
 def finished(folder: Path) -> bool:
-    """Whether the run in ``folder`` ended (``summary.json`` is written last) and nobody writes it now."""
+    """Whether the run in ``folder`` ended (the file it writes last is there) and nobody writes it now."""
     lease = _lease(folder)
     writing = lease is not None and time.time() - float(lease["heartbeat"]) <= LEASE_TTL_S
-    return (folder / "summary.json").is_file() and not writing
+    return _ended(folder) and not writing
+
+
+def _command(folder: Path) -> str:
+    try:
+        return json.loads((folder / "run.json").read_text()).get("command", "distill")
+    except (OSError, ValueError):
+        return "distill"
+
+
+def _ended(folder: Path) -> bool:
+    return (folder / LAST_WRITTEN[_command(folder)]).is_file()
 
 
 def _lease(folder: Path) -> dict | None:

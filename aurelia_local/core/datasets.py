@@ -83,6 +83,11 @@ class SampleError(BaseModel):
     error: str
 
 
+def sample_key(item: Sample | SampleError) -> str:
+    """What names an item of a source for resuming and sharding: its id, or where a bad record was read."""
+    return item.id if item.id is not None else f"error:{item.where}"
+
+
 def iter_manifest(path: Path, confine: bool = True) -> Iterator[Sample | SampleError]:
     """Stream a JSONL manifest: one ``Sample`` or ``SampleError`` per non-empty line.
 

@@ -441,6 +441,36 @@ def test_omnibench_loads_and_evaluates_an_image_and_a_sound_end_to_end(evaluated
     assert means["tiny"]["zero_shot"]["image"] == rows[("0", "tiny_hf", "zero_shot")]["media_tokens"]["image"]
 
 
+def test_an_eval_in_shards_merges_into_the_rows_and_results_of_one_run(evaluated, daily_omni_clip, tmp_path):
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.app.merge import merge_run
+    from aurelia_local.app.status import run_status
+    from aurelia_local.core.shards import Shard
+
+    _, _, targets, ctx = evaluated
+    root, out, arms = daily_omni_clip.parents[2], tmp_path / "sharded", ["zero_shot", "aurelia"]
+    target = {"tiny_vllm": targets["tiny_vllm"]}
+    shards = (Shard(0, 2), Shard(1, 2))
+    parts = [run_eval(ctx.settings, "daily_omni", root, target, arms, out, ctx=ctx, progress=False, shard=s)
+             for s in shards]  # fmt: skip
+    assert parts[0].identity == parts[1].identity and parts[0].samples + parts[1].samples == 4
+    assert {r.state for r in run_status(out) if r.shard != "merged"} == {"finished"}
+    merged = merge_run(out)
+    rows = read_eval_rows(out / "samples.jsonl")
+    assert sorted((r.sample_id, r.arm) for r in rows) == sorted((f"d6b4OmUFt7I-{i}", a) for i in range(1, 5)
+                                                                for a in arms)  # fmt: skip
+    assert all(r.status == "ok" for r in rows)
+    traces = {t["id"]: t["reasoning_steps"] for t in read_records(out / "reasoning" / "traces.jsonl")}
+    assert len(traces) == 4 and all(r.r_star == traces[r.sample_id] for r in rows if r.arm == "aurelia")
+    results = json.loads((out / "results.json").read_text())
+    assert results == merged.summary.model_dump(mode="json") and results["samples"] == 4
+    assert [results["summary"]["tiny_vllm"]["arms"][a]["n"] for a in arms] == [4, 4]
+    assert (
+        results["loop_cost"]["aurelia"]["samples"] == 4
+        and "aurelia vs zero_shot" in (out / "report.md").read_text()
+    )
+
+
 def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, tmp_path):
     """Daily-Omni's script on a short clip through the vLLM target: its request, its budget, its reading."""
     from conftest import with_protocol

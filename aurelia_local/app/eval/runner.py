@@ -18,7 +18,7 @@ from aurelia_local.core.answers import extract_choice, first_letter, normalize_o
 from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 from aurelia_local.core.catalog import BENCHMARKS
 from aurelia_local.core.config import Settings, stamp
-from aurelia_local.core.datasets import Sample, SampleError, data_root_of
+from aurelia_local.core.datasets import Sample, SampleError, data_root_of, sample_key
 from aurelia_local.core.errors import AureliaError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 from aurelia_local.core.jsonl import RecordWriter
@@ -31,6 +31,7 @@ from aurelia_local.core.protocols import (
 )
 from aurelia_local.core.records import Draw, EvalResults, EvalRow, TraceRecord, read_eval_rows, read_traces
 from aurelia_local.core.registry import load
+from aurelia_local.core.shards import Lease, Shard
 
 BATCH = 16
 
@@ -250,21 +251,39 @@ def _answer(adapter, requests: list) -> list:
 def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[str, Any], arms: list[str],
              out: Path, limit: int | None = None, traces: Path | None = None, ctx=None,
              progress: bool = True, backend: str = "vllm", new_run: bool = False,
-             cards: dict[str, str] | None = None) -> EvalResults:  # fmt: skip
+             cards: dict[str, str] | None = None, shard: Shard | None = None) -> EvalResults:  # fmt: skip
     """Evaluate ``targets`` (zoo key -> adapter, or a zero-argument loader) on ``arms``; write the outputs.
 
     ``backend`` names how the targets run (``vllm`` or ``hf``): it is part of the run's identity, so
     rows answered by one backend are never reported as another's. ``cards`` (zoo key -> card hash)
     and the r* a row was given are kept in every row: a row answered from another card (a user
     card pointing a key at other weights) or with another r* is asked again, never reported.
+
+    ``shard`` evaluates one shard of the first ``limit`` samples in ``out/<shard folder>`` under its
+    lease (r* too: the loop runs on the shard's samples); ``aurelia merge`` joins the shards.
     """
+    check_protocol(settings, benchmark)
+    if shard is None:
+        return _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress,
+                         backend, new_run, cards, None)  # fmt: skip
+    with Lease(Path(out) / shard.folder):
+        return _evaluate(settings, benchmark, data_root, targets, arms, Path(out) / shard.folder, limit,
+                         traces, ctx, progress, backend, new_run, cards, shard)  # fmt: skip
+
+
+def _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress, backend,
+              new_run, cards, shard) -> EvalResults:  # fmt: skip
+    """``run_eval`` in the folder it writes to (the run's, or its shard's)."""
     from aurelia_local.app.eval.report import write_report
 
-    check_protocol(settings, benchmark)
     root = data_root_of(Path(data_root))
-    manifest, out = _start(settings, benchmark, root, out, traces, backend, new_run, limit=limit)
+    manifest, out = _start(settings, benchmark, root, out, traces, backend, new_run, limit=limit,
+                           shard=str(shard) if shard else None)  # fmt: skip
+    (out / "results.json").unlink(missing_ok=True)  # written when the evaluation ends
     run = EvalRun(settings, manifest.identity_hash, backend, dict(cards or {}))
     items = load_benchmark(benchmark, data_root, settings)[:limit]
+    if shard is not None:
+        items = [i for i in items if shard.owns(sample_key(i))]
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
     costs: dict[str, dict] = {}
