@@ -133,7 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder (rerun the same command to resume)")
     p.add_argument("--limit", type=int, help="at most this many samples")
     p.add_argument("--concurrency", type=int, help="samples in flight (default: loop.concurrency)")
-    p.add_argument("--export", choices=["sft"], help="also write sft.jsonl for fine-tuning")
+    p.add_argument("--export", choices=["sft", "grpo"], action="append",
+                   help="also write sft.jsonl (right answers only) or grpo.jsonl (prompts with gold answers) "
+                   "for training; repeatable")  # fmt: skip
+    p.add_argument(
+        "--keep-wrong", action="store_true", help="--export sft: keep traces whose answer is wrong"
+    )
     p.add_argument("--retry-errors", action="store_true", help="run again the samples that failed before")
     p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
     p.add_argument("--checkpoint-dir", type=Path,
@@ -154,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root", type=Path, required=True, help="the benchmark folder (or the manifest file)"
     )
     p.add_argument(
-        "--target", action="append", required=True, help="a zoo key, e.g. qwen2_5_omni_7b (repeatable)"
+        "--target",
+        action="append",
+        required=True,
+        help="a zoo key, e.g. qwen2_5_omni_7b, or path:DIR for a checkpoint folder such as a trained student "
+        "(repeatable)",
     )
     p.add_argument("--arms", type=_arm_list, default=",".join(default_arms()),
                    help=f"comma-separated, of {', '.join(ARMS.keys())} (default: %(default)s)")  # fmt: skip
@@ -197,7 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the shards of a distill or eval run (OUT/shard-*) into OUT")
     p.add_argument("out", type=Path, help="the --out folder the shards ran under")
     p.add_argument("--partial", action="store_true", help="merge even if some shards have not run")
-    p.add_argument("--export", choices=["sft"], help="also write OUT/sft.jsonl from the merged traces")
+    p.add_argument(
+        "--export",
+        choices=["sft", "grpo"],
+        action="append",
+        help="also write OUT/sft.jsonl or OUT/grpo.jsonl from the merged traces; repeatable",
+    )
+    p.add_argument(
+        "--keep-wrong", action="store_true", help="--export sft: keep traces whose answer is wrong"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show library logs")
     p.set_defaults(func=cmd_merge)
 

@@ -143,17 +143,23 @@ def cmd_distill(args: argparse.Namespace) -> int:
     )
     _out(f"traces in {out / TRACES}" + (f" (shard {shard}; join the shards with aurelia merge {args.out})"
                                         if shard else ""))  # fmt: skip
-    if args.export == "sft":
-        _export_sft(out)
+    _export(out, args.export, args.keep_wrong)
     return 1 if summary.errors else 0
 
 
-def _export_sft(out: Path) -> None:
+def _export(out: Path, kinds: list[str] | None, keep_wrong: bool) -> None:
+    """Write the training exports ``kinds`` of the traces in ``out``."""
     from aurelia_local.app.distill import TRACES
-    from aurelia_local.app.export import export_sft
+    from aurelia_local.app.export import export_grpo, export_sft
 
-    count = export_sft(out / TRACES, out / "sft.jsonl")
-    _out(f"{count} conversations in {out / 'sft.jsonl'}")
+    for kind in kinds or []:
+        if kind == "sft":
+            done = export_sft(out / TRACES, out / "sft.jsonl", keep_wrong=keep_wrong)
+            dropped = f"; {done.dropped_wrong} with a wrong answer left out" if done.dropped_wrong else ""
+        else:
+            done = export_grpo(out / TRACES, out / "grpo.jsonl")
+            dropped = f"; {done.without_gold} without a gold answer left out" if done.without_gold else ""
+        _out(f"{done.written} {kind} records in {done.path}{dropped} (summary beside it)")
 
 
 def cmd_pilot(args: argparse.Namespace) -> int:
@@ -195,10 +201,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         if shards:
             _out(f"shards that {state}: {', '.join(map(str, shards))} (merged with --partial; merge again "
                  "when they have run)")  # fmt: skip
-    if args.export == "sft":
-        if not isinstance(s, DistillSummary):
-            raise AureliaError("--export sft takes a distill run's traces; this is an eval run")
-        _export_sft(Path(args.out))
+    if args.export and not isinstance(s, DistillSummary):
+        raise AureliaError("--export takes a distill run's traces; this is an eval run")
+    _export(Path(args.out), args.export, args.keep_wrong)
     return 0
 
 
@@ -212,7 +217,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.overrides = [*(args.overrides or []), f"eval.protocol={args.protocol}"]
     settings = _settings(args)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    cards = {key: load_card(key, settings) for key in args.target}
+    cards = {card.key: card for card in (load_card(key, settings) for key in args.target)}
     if args.dry_run:
         return _eval_dry_run(args, settings, cards, arms)
     targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}

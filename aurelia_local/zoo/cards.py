@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.registry import Entry, Registry, load
 
 PACKAGE = "package"  # the origin of a built-in card
+PATH_PREFIX = "path:"  # a target given as a checkpoint folder
 
 
 class ModelCard(Entry):
@@ -109,8 +111,41 @@ def list_cards(source: Settings | Path | None) -> list[str]:
 
 
 def load_card(key: str, source: Settings | Path | None) -> ModelCard:
-    """The card of ``key`` (``source`` as in ``zoo_cards``), or a ``ConfigError`` listing the keys."""
+    """The card of ``key`` (``source`` as in ``zoo_cards``), or a ``ConfigError`` listing the keys.
+
+    ``path:DIR`` is a checkpoint folder outside the zoo (a trained student): see ``path_card``.
+    """
+    if key.startswith(PATH_PREFIX):
+        return path_card(key)
     return zoo_cards(source).get(key)
+
+
+def path_card(spec: str) -> ModelCard:
+    """The card of a checkpoint folder ``path:DIR``: its family from the architecture in its config.json.
+
+    The card takes every input its family takes, with the soundtrack interleaved for omni models; its
+    key is ``path_`` and the folder's name. A user card (``zoo.cards_dir``) says more when needed.
+    """
+    folder = Path(spec.removeprefix(PATH_PREFIX)).expanduser().resolve()
+    config = folder / "config.json"
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"--target {spec}: cannot read {config} ({exc}); give a checkpoint folder"
+        ) from None
+    names = data.get("architectures") or [data.get("model_type")]
+    family = next((f for f in FAMILIES if f.adapter and f.model_class in names), None)
+    if family is None:
+        known = ", ".join(f.model_class for f in FAMILIES if f.adapter and f.model_class)
+        raise ConfigError(f"--target {spec}: {config} names {names}; the zoo's targets are {known}")
+    name = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).strip("_") or "model"
+    return ModelCard(
+        key=f"path_{name}", summary=f"the checkpoint in {folder}", kind=family.key,
+        modalities=family.inputs, hub_id=None, folder=str(folder),
+        dtype=str(data.get("dtype") or data.get("torch_dtype") or "auto"), frames=8, audio_rate=16000,
+        min_gpu_gib=0, audio_in_video=family.omni, licence="the checkpoint's own", origin=str(folder),
+    )  # fmt: skip
 
 
 def adapter_class(card: ModelCard):

@@ -109,4 +109,4 @@ def test_agreement_filter_keeps_only_samples_both_teachers_get_right(loop_ctx, d
     drop = records["drop"]
     assert drop["status"] == "filtered" and not drop["agreement"]["kept"]
     assert summary.filtered == 1 and summary.ok == 1
-    assert export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl") == 1
+    assert export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl", keep_wrong=True).written == 1

@@ -471,6 +471,39 @@ def test_an_eval_in_shards_merges_into_the_rows_and_results_of_one_run(evaluated
     )
 
 
+def test_a_checkpoint_folder_is_a_target_beside_the_zoos_card(
+    evaluated, daily_omni_clip, models_dir, tmp_path
+):
+    """``path:DIR`` (a trained student) answers the same samples and arms as the base model's card."""
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.zoo.cards import load_card
+    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+
+    _, out, targets, ctx = evaluated
+    student = tmp_path / "My Student-1"
+    shutil.copytree(models_dir / "tiny" / "qwen2_5_omni", student)  # stands in for a trained checkpoint
+    card = load_card(f"path:{student}", ctx.settings)
+    assert (card.key, card.kind, card.folder, card.audio_in_video) == (
+        "path_my_student_1", "qwen2_5_omni", str(student.resolve()), True,
+    )  # fmt: skip
+    engine = targets["tiny_vllm"].engine
+    answering = {
+        "tiny_vllm": targets["tiny_vllm"],
+        card.key: QwenOmniAdapter(card, ctx.settings, "vllm", engine=engine),
+    }
+    results = run_eval(ctx.settings, "daily_omni", daily_omni_clip.parents[2], answering, ["zero_shot"],
+                       tmp_path / "compare", progress=False)  # fmt: skip
+    assert list(results.summary) == ["tiny_vllm", "path_my_student_1"]
+    rows = {(r.sample_id, r.target): r for r in read_eval_rows(tmp_path / "compare" / "samples.jsonl")}
+    for sample in {s for s, _ in rows}:  # the same request to each (answers may part at a near tie)
+        student, base = rows[(sample, card.key)], rows[(sample, "tiny_vllm")]
+        assert student.status == base.status == "ok"
+        assert (student.prompt_tokens, student.media_tokens) == (base.prompt_tokens, base.media_tokens)
+    (tmp_path / "not_a_model").mkdir()
+    with pytest.raises(ConfigError, match="cannot read .*config.json"):
+        load_card(f"path:{tmp_path / 'not_a_model'}", ctx.settings)
+
+
 def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, tmp_path):
     """Daily-Omni's script on a short clip through the vLLM target: its request, its budget, its reading."""
     from conftest import with_protocol

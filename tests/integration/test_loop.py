@@ -94,17 +94,37 @@ def _manifest(tmp_path, clip):
     return path
 
 
-def test_sft_export_validates_against_its_schema(loop_ctx, daily_omni_clip, tmp_path):
+def test_training_exports_validate_and_keep_only_right_answers_for_sft(loop_ctx, daily_omni_clip, tmp_path):
     from aurelia_local.app.distill import distill
-    from aurelia_local.app.export import SftRecord, export_sft
+    from aurelia_local.app.export import (
+        ExportSummary,
+        GrpoRecord,
+        SftRecord,
+        answered_right,
+        export_grpo,
+        export_sft,
+    )
+    from aurelia_local.core.records import TraceRecord, read_traces
 
     ctx = with_loop(loop_ctx, tau=1)
     distill(ctx.settings, _manifest(tmp_path, daily_omni_clip), tmp_path / "run", progress=False, ctx=ctx)
-    count = export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl")
+    traces = [t for t in read_traces(tmp_path / "run" / "traces.jsonl") if isinstance(t, TraceRecord)]
+    right = sum(bool(answered_right(t)) for t in traces)
+    summary = export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl")
+    assert (summary.written, summary.dropped_wrong, summary.not_ok) == (right, 3 - right, 1)
+    saved = ExportSummary.model_validate_json((tmp_path / "sft.summary.json").read_text())
+    assert saved == summary
+    every = export_sft(tmp_path / "run" / "traces.jsonl", tmp_path / "sft.jsonl", keep_wrong=True)
     rows = [SftRecord.model_validate_json(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
-    assert count == len(rows) == 3
+    assert every.written == len(rows) == 3
     assert rows[0].messages[0].content.startswith("<video>") and "<think>" in rows[0].messages[1].content
-    assert rows[0].videos == [str(tmp_path / "clip.mp4")]
+    assert rows[0].videos == [str(tmp_path / "clip.mp4")] and rows[0].audios == []  # the audio is the video's
+    grpo = export_grpo(tmp_path / "run" / "traces.jsonl", tmp_path / "grpo.jsonl")
+    prompts = [
+        GrpoRecord.model_validate_json(line) for line in (tmp_path / "grpo.jsonl").read_text().splitlines()
+    ]
+    assert grpo.written == len(prompts) == 3 and {p.solution for p in prompts} == {"B"}
+    assert all("<answer>" in p.messages[0].content and p.choices == CHOICES for p in prompts)
 
 
 def test_retry_errors_runs_failed_samples_again_once_fixed(loop_ctx, daily_omni_clip, tmp_path):
