@@ -244,7 +244,7 @@ def _setup_logging(args: argparse.Namespace, until_exit: bool = False):
     if name in _LIGHT_COMMANDS:
         path = None
     elif out is not None and args.command in _FOLDER_OUT:
-        path = Path(out) / "aurelia.log"
+        path = Path(out) / _shard_folder(args) / "aurelia.log"
     elif out is not None:
         path, append = Path(out).with_suffix(".log"), False
         if path == Path(out):
@@ -252,6 +252,16 @@ def _setup_logging(args: argparse.Namespace, until_exit: bool = False):
     else:
         path = user_log_path(name.replace(" ", "-"))
     return quiet_logs(path, args.verbose, append, until_exit)
+
+
+def _shard_folder(args: argparse.Namespace) -> str:
+    """A shard's own folder for its log (shards on many nodes never append to one file), else ``""``."""
+    from aurelia_local.core.shards import parse_shard
+
+    try:
+        return parse_shard(args.shard).folder if getattr(args, "shard", None) else ""
+    except AureliaError:
+        return ""  # the command itself reports the bad --shard
 
 
 def main(argv: list[str] | None = None) -> int:
