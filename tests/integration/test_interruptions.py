@@ -142,6 +142,7 @@ def test_shards_one_killed_and_rerun_then_merged_equal_the_unsharded_run(setup, 
     ranked = subprocess.run([*cmd, "--shard", "auto"], capture_output=True, text=True, timeout=900,
                             env={**os.environ, "RANK": "1", "WORLD_SIZE": "2"})  # fmt: skip
     assert ranked.returncode == 0, ranked.stderr[-3000:]
+    assert (out / "shard-0001-of-0002" / "aurelia.log").is_file() and not (out / "aurelia.log").exists()
     traces = out / "shard-0000-of-0002" / "traces.jsonl"
     proc = subprocess.Popen([*cmd, "--shard", "0/2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
