@@ -30,7 +30,7 @@ from typing import Any
 
 from aurelia_local.core.config import Settings, config_hash
 from aurelia_local.core.datasets import Sample, SampleError, data_root_of, iter_samples, sample_key
-from aurelia_local.core.errors import EngineError
+from aurelia_local.core.errors import ConfigError, EngineError
 from aurelia_local.core.identity import start_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
 from aurelia_local.core.records import DistillSummary, ErrorRecord, RunManifest, TraceRecord, read_traces
@@ -76,14 +76,18 @@ def distill(
         root = data_root_of(source)
     if shard is None:
         return _claimed(settings, source, out, limit, progress, ctx, retry_errors, new_run, root, None)
-    with Lease(Path(out) / shard.folder):
+    if new_run:
+        raise ConfigError(
+            "--new-run applies to a whole run, not to one shard: give the sharded run a new --out"
+        )
+    with Lease(Path(out) / shard.folder) as lease:
         return _claimed(settings, source, Path(out) / shard.folder, limit, progress, ctx, retry_errors,
-                        new_run, root, shard)  # fmt: skip
+                        new_run, root, shard, lease.check)  # fmt: skip
 
 
 def _claimed(
     settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, retry_errors: bool,
-    new_run: bool, root: Path | None, shard: Shard | None,
+    new_run: bool, root: Path | None, shard: Shard | None, guard=None,
 ) -> DistillSummary:  # fmt: skip
     """Claim ``out`` for the run (or the shard) and run it."""
     from aurelia_local.graphs.runner import loop_versions
@@ -95,12 +99,12 @@ def _claimed(
     )  # fmt: skip
     if retry_errors:
         drop_errors(out / TRACES)
-    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root, shard))
+    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root, shard, guard))
 
 
 async def _distill(
     settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, manifest: RunManifest,
-    root: Path | None, shard: Shard | None = None,
+    root: Path | None, shard: Shard | None = None, guard=None,
 ) -> DistillSummary:  # fmt: skip
     from tqdm import tqdm
 
@@ -122,7 +126,7 @@ async def _distill(
     if first is _END:  # nothing left to run: no engine is opened
         return _write_summary(out, 0.0, stats, settings, manifest)
     items = itertools.chain([first], items)
-    writer = RecordWriter(traces)
+    writer = RecordWriter(traces, guard)  # a shard stops writing once it has lost its lease
     total = _remaining(source, limit, len(previous)) if shard is None else None  # a shard's share is unknown
     bar = tqdm(total=total, unit="sample", disable=not progress, desc=f"distill {shard or ''}".strip(),
                file=user_stderr())  # fmt: skip
@@ -202,8 +206,9 @@ async def _checkpoints(path: Path, finished: set[str]):
 
 def _write_summary(out: Path, seconds: float, stats: dict, settings: Settings, manifest: RunManifest):
     done = _finished(stats)
-    this_run = {"ok": stats["ok"], "errors": stats["error"], "seconds": round(seconds, 2),
-                "samples_per_s": round(done / seconds, 3) if seconds else None}  # fmt: skip
+    rate = round(done / seconds, 3) if seconds else None
+    this_run = {"ok": stats["ok"], "filtered": stats["filtered"], "errors": stats["error"],
+                "seconds": round(seconds, 2), "samples_per_s": rate}  # fmt: skip
     summary = summarize_run(read_traces(out / TRACES), manifest, out, config_hash(settings), this_run)
     (out / "summary.json").write_text(summary.model_dump_json(indent=2))
     return summary

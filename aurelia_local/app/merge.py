@@ -57,12 +57,11 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
         raise ConfigError(
             f"{out}: no shard folders (shard-IIII-of-NNNN) to merge; run distill or eval with --shard"
         )
-    counts = {count for count, _ in found.values()}
-    if len(counts) > 1:
-        raise ConfigError(f"{out}: shards of different counts ({', '.join(map(str, sorted(counts)))}); "
+    if len(found) > 1:
+        raise ConfigError(f"{out}: shards of different counts ({', '.join(map(str, sorted(found)))}); "
                           "a merge joins the shards of one run")  # fmt: skip
-    count = counts.pop()
-    manifests = {i: _manifest(folder) for i, (_, folder) in found.items()}
+    count, folders_by_index = next(iter(found.items()))
+    manifests = {i: _manifest(folder) for i, folder in folders_by_index.items()}
     identities = {m.identity_hash for m in manifests.values() if m is not None}
     if len(identities) > 1:
         raise ConfigError(
@@ -70,7 +69,7 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
             "must run with the same settings, prompts and models"
         )
     missing = [i for i in range(count) if manifests.get(i) is None]
-    unfinished = [i for i in range(count) if i not in missing and not finished(found[i][1])]
+    unfinished = [i for i in range(count) if i not in missing and not finished(folders_by_index[i])]
     if (missing or unfinished) and not partial:
         lacking = [f"{len(missing)} never started ({_listed(missing)})"] if missing else []
         lacking += [f"{len(unfinished)} did not finish ({_listed(unfinished)})"] if unfinished else []
@@ -78,11 +77,13 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
             f"{out}: of {count} shards, {' and '.join(lacking)}; run them (again) with --shard I/{count} "
             "(a shard resumes where it stopped), or merge what is there with --partial"
         )
+    if len(missing) == count:
+        raise ConfigError(f"{out}: none of its {count} shards has started; nothing to merge")
     manifest = next(m for m in manifests.values() if m is not None)
     execution = {**manifest.execution, "shard": None, "merged_shards": count, "missing_shards": missing,
                  "unfinished_shards": unfinished}  # fmt: skip
     merged = claim_run(out, manifest.model_copy(update={"execution": execution}))  # same identity, or refused
-    folders = [folder for i, (_, folder) in sorted(found.items()) if i not in missing]
+    folders = [folder for i, folder in sorted(folders_by_index.items()) if i not in missing]
     if (folders[0] / "resolved_config.yaml").is_file():
         _write(out / "resolved_config.yaml", (folders[0] / "resolved_config.yaml").read_text())
     if manifest.command == "eval":
@@ -120,15 +121,19 @@ def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalRe
     if not done:
         raise ConfigError(f"{out}: no shard has finished its evaluation (no results.json) to merge")
     base = done[0]
+    arms = list(dict.fromkeys(a for r in done for a in r.arms))  # shards may have run other arms or targets
+    targets = list(dict.fromkeys(t for r in done for t in r.targets))
     rows: dict[tuple, EvalRow] = {}
+    # an earlier merge first, then the shards: a later row replaces an earlier one (a shard asks again
+    # when a card or r* changed), but an error never replaces an answer
     for path in (p for p in (out / "samples.jsonl", *(f / "samples.jsonl" for f in folders)) if p.is_file()):
         for row in read_eval_rows(path):
             key = (row.sample_id, row.target, row.arm)
-            if row.identity == manifest.identity_hash and (key not in rows or rows[key].status == "error"):
+            if row.identity == manifest.identity_hash and not (row.status == "error" and key in rows):
                 rows[key] = row
     _write(out / "samples.jsonl", "".join(r.model_dump_json() + "\n" for r in rows.values()))
     costs = {}
-    for arm in base.arms:
+    for arm in arms:
         topology = ARMS.get(arm).r_star
         folder = "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
         shards = [f / folder / "traces.jsonl" for f in folders]
@@ -136,13 +141,16 @@ def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalRe
             traces = _merge_traces(out / folder / "traces.jsonl", shards)
             costs[arm] = loop_cost([t for t in traces if isinstance(t, TraceRecord) and t.status == "ok"])
     dumped = [r.model_dump() for r in rows.values()]
-    with_r_star = {arm: len({r.sample_id for r in rows.values() if r.arm == arm and r.r_star})
-                   for arm in base.reasoning["samples_with_r_star"]}  # fmt: skip
+    injected = dict.fromkeys(a for r in done for a in r.reasoning["samples_with_r_star"])
+    with_r_star = {
+        arm: len({r.sample_id for r in rows.values() if r.arm == arm and r.r_star}) for arm in injected
+    }
     results = base.model_copy(update={
-        "out": str(out), "samples": sum(r.samples for r in done),
+        "out": str(out), "samples": sum(r.samples for r in done), "arms": arms, "targets": targets,
         "invalid_records": [bad for r in done for bad in r.invalid_records],
-        "summary": {k: summarize([r for r in dumped if r["target"] == k], base.arms) for k in base.targets},
-        "reasoning": {**base.reasoning, "samples_with_r_star": with_r_star}, "loop_cost": costs or None,
+        "summary": {k: summarize([r for r in dumped if r["target"] == k], arms) for k in targets},
+        "reasoning": {**base.reasoning, "samples_with_r_star": with_r_star},
+        "loop_cost": {**{a: c for r in done for a, c in (r.loop_cost or {}).items()}, **costs} or None,
     })  # fmt: skip
     _write(out / "results.json", results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)

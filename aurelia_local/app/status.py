@@ -39,13 +39,12 @@ def run_status(out: Path) -> list[FolderStatus]:
     out = Path(out)
     found = shard_folders(out)
     rows = [_folder(out, "merged" if found else None)] if (out / "run.json").is_file() else []
-    counts = {count for count, _ in found.values()}
-    for count in sorted(counts):
+    for count, folders in sorted(found.items()):
         for index in range(count):
-            folder = found.get(index, (count, None))[1]
             shard = f"{index}/{count}"
-            rows.append(_folder(folder, shard) if folder is not None and found[index][0] == count
-                        else FolderStatus(shard, "missing"))  # fmt: skip
+            rows.append(
+                _folder(folders[index], shard) if index in folders else FolderStatus(shard, "missing")
+            )
     return rows
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,10 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 class RecordWriter:
     """Appends records to a JSONL file, one flushed and fsynced line each."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, guard: Callable[[], None] | None = None):
+        """``guard`` runs before every write and may raise to stop it (a shard's lease check)."""
         self.path = path
+        self.guard = guard
         if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
             with path.open("rb+") as handle:  # drop a torn last line before appending
                 data = handle.read()
@@ -48,6 +51,8 @@ class RecordWriter:
 
     def write(self, record: BaseModel) -> None:
         """Append one record (a validated model) durably."""
+        if self.guard is not None:
+            self.guard()
         self.handle.write(record.model_dump_json() + "\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aurelia_local.core.answers import extract_choice
 
-_FORMAT = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.S)
+_NO_TAG = r"((?:(?!</?(?:think|answer)>).)*)"  # text holding neither block's tags
+_FORMAT = re.compile(rf"\s*<think>{_NO_TAG}</think>\s*<answer>{_NO_TAG}</answer>\s*", re.S)
 
 
 class RewardConfig(BaseModel):

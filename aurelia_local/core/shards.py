@@ -29,6 +29,7 @@ from aurelia_local.core.errors import ConfigError
 LEASE = "lease.json"
 LEASE_TTL_S = 120.0  # a holder refreshes its lease every quarter of this
 FOLDER = re.compile(r"shard-(\d{4,})-of-(\d{4,})")
+_HELD: set[str] = set()  # the tokens of the leases this process holds
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class Shard:
     count: int
 
     def __post_init__(self) -> None:
-        if not (self.count >= 1 and 0 <= self.index < self.count):
+        if self.count < 1:
+            raise ConfigError(f"shard {self.index}/{self.count}: the count must be at least 1")
+        if not 0 <= self.index < self.count:
             raise ConfigError(f"shard {self.index}/{self.count}: the index must be 0 to {self.count - 1}")
 
     @property
@@ -61,8 +64,10 @@ def parse_shard(spec: str, environ: Mapping[str, str] | None = None) -> Shard:
 
     ``auto`` reads, in order: a Slurm array task (``SLURM_ARRAY_TASK_ID`` counted from
     ``SLURM_ARRAY_TASK_MIN``, ``SLURM_ARRAY_TASK_COUNT`` tasks; an array with gaps or a step is
-    refused), a Kubernetes indexed job (``JOB_COMPLETION_INDEX``, with the count the manifest passes in
-    ``AURELIA_SHARD_COUNT``: Kubernetes does not put it in the pod's environment), then a launcher's
+    refused; with ``AURELIA_SHARD_COUNT`` set, the task id is the index itself, so that one task
+    resubmitted alone, ``--array=3``, is still shard 3 of the run), a Kubernetes indexed job
+    (``JOB_COMPLETION_INDEX``, with the count the manifest passes in ``AURELIA_SHARD_COUNT``:
+    Kubernetes does not put it in the pod's environment), then a launcher's
     ``RANK`` and ``WORLD_SIZE``.
     """
     env = os.environ if environ is None else environ
@@ -96,6 +101,8 @@ def _int(env: Mapping[str, str], name: str) -> int:
 
 
 def _slurm(env: Mapping[str, str]) -> Shard:
+    if "AURELIA_SHARD_COUNT" in env:  # the run's count: a task resubmitted alone keeps its index
+        return Shard(_int(env, "SLURM_ARRAY_TASK_ID"), _int(env, "AURELIA_SHARD_COUNT"))
     task, low = _int(env, "SLURM_ARRAY_TASK_ID"), _int(env, "SLURM_ARRAY_TASK_MIN")
     count = _int(env, "SLURM_ARRAY_TASK_COUNT")
     high = _int(env, "SLURM_ARRAY_TASK_MAX") if "SLURM_ARRAY_TASK_MAX" in env else low + count - 1
@@ -103,18 +110,19 @@ def _slurm(env: Mapping[str, str]) -> Shard:
     if step != 1 or high - low + 1 != count:
         raise ConfigError(
             f"--shard auto: the Slurm array {low}-{high} (step {step}) holds {count} tasks, not one for each "
-            "index from its first to its last; submit a plain range (--array=0-N) or give --shard I/N"
+            "index from its first to its last; submit a plain range (--array=0-N), or set "
+            "AURELIA_SHARD_COUNT to the run's count and use the task ids 0 to count-1"
         )
     return Shard(task - low, count)
 
 
-def shard_folders(out: Path) -> dict[int, tuple[int, Path]]:
-    """The shard folders under ``out``: index -> (count, folder)."""
-    found = {}
+def shard_folders(out: Path) -> dict[int, dict[int, Path]]:
+    """The shard folders under ``out``: count -> index -> folder (one count for the shards of a run)."""
+    found: dict[int, dict[int, Path]] = {}
     for path in sorted(Path(out).iterdir()) if Path(out).is_dir() else []:
         match = FOLDER.fullmatch(path.name)
         if match and path.is_dir():
-            found[int(match.group(1))] = (int(match.group(2)), path)
+            found.setdefault(int(match.group(2)), {})[int(match.group(1))] = path
     return found
 
 
@@ -131,18 +139,21 @@ class Lease:
         self.ttl_s = ttl_s
         self.wait = wait
         self.mine = {"host": socket.gethostname(), "pid": os.getpid(), "token": os.urandom(8).hex()}
+        self.lost = threading.Event()  # set when another writer holds the lease now
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
     def __enter__(self) -> Lease:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._take()
+        _HELD.add(self.mine["token"])
         self._beat = threading.Thread(target=self._refresh, name="shard-lease", daemon=True)
         self._beat.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
+        _HELD.discard(self.mine["token"])
         if self._beat is not None:
             self._beat.join()
         if self.holder().get("token") == self.mine["token"]:
@@ -190,6 +201,10 @@ class Lease:
         if time.time() - float(held.get("heartbeat", 0)) > self.ttl_s:
             return True
         if held.get("host") == self.mine["host"]:
+            if int(held.get("pid", 0)) == self.mine["pid"]:
+                # our own pid: a lease this process holds now, or one of an earlier run of this
+                # container (a restarted pod keeps its hostname and is pid 1 again), which is gone
+                return held.get("token") not in _HELD
             try:
                 os.kill(int(held.get("pid", 0)), 0)
             except ProcessLookupError:
@@ -203,7 +218,20 @@ class Lease:
         tmp.write_text(json.dumps({**self.mine, "heartbeat": time.time()}))
         os.replace(tmp, self.path)
 
+    def check(self) -> None:
+        """Raise ``ConfigError`` when the lease was lost (its heartbeat stopped and another took it)."""
+        if self.lost.is_set():
+            raise ConfigError(
+                f"{self.path.parent}: this process lost its lease (its heartbeat could not be written in "
+                f"time) and another writer took the shard; stopping so that only one writes it"
+            )
+
     def _refresh(self) -> None:
         while not self._stop.wait(self.ttl_s / 4):
-            if self.holder().get("token") == self.mine["token"]:
+            try:
+                if self.holder().get("token") != self.mine["token"]:
+                    self.lost.set()
+                    return
                 self._write()
+            except OSError:
+                continue  # a passing filesystem error: try again at the next beat, before the lease expires

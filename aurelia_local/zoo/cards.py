@@ -134,18 +134,28 @@ def path_card(spec: str) -> ModelCard:
         raise ConfigError(
             f"--target {spec}: cannot read {config} ({exc}); give a checkpoint folder"
         ) from None
-    names = data.get("architectures") or [data.get("model_type")]
-    family = next((f for f in FAMILIES if f.adapter and f.model_class in names), None)
+    names = data.get("architectures") or []
+    kind = data.get("model_type")
+    family = next((f for f in FAMILIES if f.adapter and (f.model_class in names or f.key == kind)), None)
     if family is None:
         known = ", ".join(f.model_class for f in FAMILIES if f.adapter and f.model_class)
-        raise ConfigError(f"--target {spec}: {config} names {names}; the zoo's targets are {known}")
+        raise ConfigError(f"--target {spec}: {config} names {names or kind}; the zoo's targets are {known}")
     name = re.sub(r"[^a-z0-9]+", "_", folder.name.lower()).strip("_") or "model"
+    where = hashlib.sha256(str(folder).encode()).hexdigest()[:6]  # two folders of one name stay apart
     return ModelCard(
-        key=f"path_{name}", summary=f"the checkpoint in {folder}", kind=family.key,
+        key=f"path_{name}_{where}", summary=f"the checkpoint in {folder} (weights {_fingerprint(folder)})",
+        kind=family.key,
         modalities=family.inputs, hub_id=None, folder=str(folder),
         dtype=str(data.get("dtype") or data.get("torch_dtype") or "auto"), frames=8, audio_rate=16000,
         min_gpu_gib=0, audio_in_video=family.omni, licence="the checkpoint's own", origin=str(folder),
     )  # fmt: skip
+
+
+def _fingerprint(folder: Path) -> str:
+    """Names, sizes and times of a folder's weight files: retrained weights make another card."""
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".pt") and p.is_file())
+    blob = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def adapter_class(card: ModelCard):

@@ -6,6 +6,7 @@ SOURCE=${1:?usage: submit.sh SOURCE OUT SHARDS}
 OUT=${2:?usage: submit.sh SOURCE OUT SHARDS}
 SHARDS=${3:?usage: submit.sh SOURCE OUT SHARDS}
 here=$(dirname "$0")
-array=$(sbatch --parsable --array="0-$((SHARDS - 1))" "$here/distill.sbatch" "$SOURCE" "$OUT")
+array=$(AURELIA_SHARD_COUNT=$SHARDS sbatch --parsable --export=ALL --array="0-$((SHARDS - 1))" \
+  "$here/distill.sbatch" "$SOURCE" "$OUT")
 sbatch --dependency="afterany:${array%%;*}" "$here/merge.sbatch" "$OUT"
 echo "array job $array; merge after it; aurelia status $OUT shows progress"

@@ -24,6 +24,8 @@ def _completion(words: int, answer: str = "B") -> str:
         ("The answer is B. <think>look</think><answer>B</answer>", 0.0),  # text outside the blocks
         ("<think>look</think><answer>B</answer> and more", 0.0),
         ("<answer>B</answer><think>look</think>", 0.0),  # wrong order
+        ("<think>x</think><answer>A</answer><answer>B</answer>", 0.0),  # a second answer
+        ("<think>a</think> b </think><answer>B</answer>", 0.0),  # a stray closing tag
     ],
 )
 def test_the_format_reward_takes_think_then_answer_and_nothing_else(completion, expected):

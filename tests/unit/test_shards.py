@@ -22,6 +22,11 @@ def test_a_shard_is_given_as_index_over_count_or_read_from_the_scheduler():
         with pytest.raises(ConfigError, match="shard"):
             parse_shard(bad, {})
     assert parse_shard("auto", SLURM) == Shard(1, 3)  # counted from the array's first task
+    # one task resubmitted alone (--array=3) keeps its index when the run's count is given
+    alone = {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_COUNT": "1"}
+    assert parse_shard("auto", {**alone, "AURELIA_SHARD_COUNT": "8"}) == Shard(3, 8)
+    with pytest.raises(ConfigError, match="the count must be at least 1"):
+        parse_shard("0/0", {})
     with pytest.raises(ConfigError, match="a plain range"):
         parse_shard("auto", {**SLURM, "SLURM_ARRAY_TASK_MAX": "9"})  # --array=4,5,9: a gap
     with pytest.raises(ConfigError, match="a plain range"):
@@ -56,7 +61,9 @@ def test_one_writer_per_shard_and_a_dead_writers_lease_is_taken_over(tmp_path):
         with pytest.raises(ConfigError, match=f"pid {os.getpid()}"):
             Lease(folder).__enter__()
     assert not (folder / LEASE).exists()  # released
-    assert shard_folders(tmp_path) == {0: (2, folder)}
+    assert shard_folders(tmp_path) == {2: {0: folder}}
+    (tmp_path / "shard-0000-of-0004").mkdir()  # another count's folder is kept apart, not mixed in
+    assert shard_folders(tmp_path) == {2: {0: folder}, 4: {0: tmp_path / "shard-0000-of-0004"}}
     # a writer elsewhere with a recent heartbeat keeps its shard (refused at once without waiting)
     other = {"host": "node-17", "pid": 4242, "token": "x", "heartbeat": time.time()}
     (folder / LEASE).write_text(json.dumps(other))
@@ -71,6 +78,10 @@ def test_one_writer_per_shard_and_a_dead_writers_lease_is_taken_over(tmp_path):
     (folder / LEASE).write_text(json.dumps({**other, "heartbeat": time.time() - 1000}))
     with Lease(folder):
         assert json.loads((folder / LEASE).read_text())["pid"] == os.getpid()
+    # an earlier run of this very container (a restarted pod: same hostname, same pid) is gone
+    (folder / LEASE).write_text(json.dumps({**other, "host": socket.gethostname(), "pid": os.getpid()}))
+    with Lease(folder, wait=False):
+        pass
     # a writer on this host that has exited (killed -9) frees its shard at once
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -79,10 +90,19 @@ def test_one_writer_per_shard_and_a_dead_writers_lease_is_taken_over(tmp_path):
         pass
 
 
-def test_a_running_writer_keeps_its_heartbeat_fresh(tmp_path):
+def test_a_running_writer_keeps_its_heartbeat_fresh_and_learns_when_it_lost_the_lease(tmp_path):
     with Lease(tmp_path, ttl_s=0.2) as lease:
         first = lease.holder()["heartbeat"]
         deadline = time.time() + 5
         while lease.holder().get("heartbeat") == first and time.time() < deadline:
             time.sleep(0.02)
         assert lease.holder()["heartbeat"] > first
+        lease.check()  # still its own
+        # its heartbeat stalled long enough for another writer to take the shard
+        (tmp_path / LEASE).write_text(
+            json.dumps({"host": "node-2", "pid": 7, "token": "t", "heartbeat": time.time()})
+        )
+        assert lease.lost.wait(5)
+        with pytest.raises(ConfigError, match="lost its lease"):
+            lease.check()
+    assert json.loads((tmp_path / LEASE).read_text())["host"] == "node-2"  # the new writer's lease stays

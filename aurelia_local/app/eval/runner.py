@@ -19,7 +19,7 @@ from aurelia_local.core.catalog import ARMS as ARM_REGISTRY
 from aurelia_local.core.catalog import BENCHMARKS
 from aurelia_local.core.config import Settings, stamp
 from aurelia_local.core.datasets import Sample, SampleError, data_root_of, sample_key
-from aurelia_local.core.errors import AureliaError, EngineError
+from aurelia_local.core.errors import AureliaError, ConfigError, EngineError
 from aurelia_local.core.injection import INJECTION_VERSION, REASONING_ARMS, arm_modalities, target_prompt
 from aurelia_local.core.jsonl import RecordWriter
 from aurelia_local.core.protocols import (
@@ -266,13 +266,17 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
     if shard is None:
         return _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress,
                          backend, new_run, cards, None)  # fmt: skip
-    with Lease(Path(out) / shard.folder):
+    if new_run:
+        raise ConfigError(
+            "--new-run applies to a whole run, not to one shard: give the sharded run a new --out"
+        )
+    with Lease(Path(out) / shard.folder) as lease:
         return _evaluate(settings, benchmark, data_root, targets, arms, Path(out) / shard.folder, limit,
-                         traces, ctx, progress, backend, new_run, cards, shard)  # fmt: skip
+                         traces, ctx, progress, backend, new_run, cards, shard, lease.check)  # fmt: skip
 
 
 def _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress, backend,
-              new_run, cards, shard) -> EvalResults:  # fmt: skip
+              new_run, cards, shard, guard=None) -> EvalResults:  # fmt: skip
     """``run_eval`` in the folder it writes to (the run's, or its shard's)."""
     from aurelia_local.app.eval.report import write_report
 
@@ -290,7 +294,7 @@ def _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces,
     r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root, costs)
     path = out / "samples.jsonl"
     done = set(run.rows(path, r_star))
-    writer = RecordWriter(path)
+    writer = RecordWriter(path, guard)  # a shard stops writing once it has lost its lease
     try:
         for key, adapter in targets.items():
             pending = [s for s in samples if any((s.id, key, a) not in done for a in arms)]
