@@ -16,8 +16,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from aurelia_local.core.datasets import sample_key
 from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.identity import claim_run
+from aurelia_local.core.jsonl import write_atomic
 from aurelia_local.core.records import (
     DistillSummary,
     ErrorRecord,
@@ -85,13 +87,13 @@ def merge_run(out: Path, partial: bool = False) -> Merged:
     merged = claim_run(out, manifest.model_copy(update={"execution": execution}))  # same identity, or refused
     folders = [folder for i, folder in sorted(folders_by_index.items()) if i not in missing]
     if (folders[0] / "resolved_config.yaml").is_file():
-        _write(out / "resolved_config.yaml", (folders[0] / "resolved_config.yaml").read_text())
+        write_atomic(out / "resolved_config.yaml", (folders[0] / "resolved_config.yaml").read_text())
     if manifest.command == "eval":
         return Merged(count, missing, unfinished, _merge_eval(out, folders, merged))
     records = _merge_traces(out / TRACES, [folder / TRACES for folder in folders])
     config = next((r.config_hash for r in records), "")
     summary = summarize_run(records, merged, out, config, {k: execution[k] for k in MERGE_FIELDS})
-    _write(out / "summary.json", summary.model_dump_json(indent=2))
+    write_atomic(out / "summary.json", summary.model_dump_json(indent=2))
     return Merged(count, missing, unfinished, summary)
 
 
@@ -101,12 +103,12 @@ def _merge_traces(dest: Path, shards: list[Path]) -> list[TraceRecord | ErrorRec
     # an earlier merge's records count too: merging again after more shards ran only adds
     for path in (p for p in (dest, *shards) if p.is_file()):
         for record in read_traces(path):
-            key = record.id if record.id is not None else f"error:{record.where}"
+            key = sample_key(record)
             if key not in best or RANK[record.status] < RANK[best[key].status]:
                 best[key] = record
     records = list(best.values())
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _write(dest, "".join(r.model_dump_json() + "\n" for r in records))
+    write_atomic(dest, "".join(r.model_dump_json() + "\n" for r in records))
     return records
 
 
@@ -114,6 +116,7 @@ def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalRe
     """The rows of every shard (an answered row beats an error), each topology's r*, results and report."""
     from aurelia_local.app.eval.metrics import loop_cost, summarize
     from aurelia_local.app.eval.report import write_report
+    from aurelia_local.app.eval.runner import reasoning_folder
     from aurelia_local.core.catalog import ARMS
 
     done = [eval_results(json.loads((f / "results.json").read_text())) for f in folders
@@ -131,13 +134,15 @@ def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalRe
             key = (row.sample_id, row.target, row.arm)
             if row.identity == manifest.identity_hash and not (row.status == "error" and key in rows):
                 rows[key] = row
-    _write(out / "samples.jsonl", "".join(r.model_dump_json() + "\n" for r in rows.values()))
+    write_atomic(out / "samples.jsonl", "".join(r.model_dump_json() + "\n" for r in rows.values()))
     costs = {}
     for arm in arms:
         topology = ARMS.get(arm).r_star
-        folder = "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
+        if topology is None:
+            continue
+        folder = reasoning_folder(topology)
         shards = [f / folder / "traces.jsonl" for f in folders]
-        if topology is not None and any(p.is_file() for p in shards):
+        if any(p.is_file() for p in shards):
             traces = _merge_traces(out / folder / "traces.jsonl", shards)
             costs[arm] = loop_cost([t for t in traces if isinstance(t, TraceRecord) and t.status == "ok"])
     dumped = [r.model_dump() for r in rows.values()]
@@ -152,7 +157,7 @@ def _merge_eval(out: Path, folders: list[Path], manifest: RunManifest) -> EvalRe
         "reasoning": {**base.reasoning, "samples_with_r_star": with_r_star},
         "loop_cost": {**{a: c for r in done for a, c in (r.loop_cost or {}).items()}, **costs} or None,
     })  # fmt: skip
-    _write(out / "results.json", results.model_dump_json(indent=2))
+    write_atomic(out / "results.json", results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)
     return results
 
@@ -164,9 +169,3 @@ def _listed(indexes: list[int]) -> str:
 def _manifest(folder: Path) -> RunManifest | None:
     path = folder / "run.json"
     return run_manifest(json.loads(path.read_text())) if path.is_file() else None
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.merging")
-    tmp.write_text(text)
-    tmp.replace(path)

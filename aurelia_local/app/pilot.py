@@ -48,9 +48,7 @@ def pilot(settings: Settings, source: Path, out: Path, limit: int, progress: boo
     traces = [r for r in records if isinstance(r, TraceRecord)]
     ok = [r for r in traces if r.status == "ok"]
     wall = summary.this_run.get("seconds") or 0.0
-    ran = sum(
-        summary.this_run.get(k, 0) for k in ("ok", "filtered", "errors")
-    )  # each ran the loop (or failed)
+    ran = sum(summary.this_run.get(k, 0) for k in ("ok", "filtered", "errors"))  # each ran the loop or failed
     per_sample = wall / ran if ran else None  # at the run's concurrency: what a full run would see
     failed = len(records) - len(traces)
     return {

@@ -55,8 +55,7 @@ def _folder(folder: Path, shard: str | None) -> FolderStatus:
     statuses = [r.get("status") for r in read_records(folder / records)]
     lease = _lease(folder)
     age = time.time() - float(lease["heartbeat"]) if lease else None
-    running = age is not None and age <= LEASE_TTL_S  # an older lease is a writer that is gone
-    state = "running" if running else "finished" if _ended(folder) else "stopped"
+    state = "running" if _writing(lease) else "finished" if _ended(folder) else "stopped"
     return FolderStatus(
         shard, state, ok=statuses.count("ok"),
         filtered=statuses.count("filtered"), errors=statuses.count("error"),
@@ -68,9 +67,12 @@ def _folder(folder: Path, shard: str | None) -> FolderStatus:
 
 def finished(folder: Path) -> bool:
     """Whether the run in ``folder`` ended (the file it writes last is there) and nobody writes it now."""
-    lease = _lease(folder)
-    writing = lease is not None and time.time() - float(lease["heartbeat"]) <= LEASE_TTL_S
-    return _ended(folder) and not writing
+    return _ended(folder) and not _writing(_lease(folder))
+
+
+def _writing(lease: dict | None) -> bool:
+    """Whether a lease's writer is alive (an older heartbeat is a writer that is gone)."""
+    return lease is not None and time.time() - float(lease["heartbeat"]) <= LEASE_TTL_S
 
 
 def _command(folder: Path) -> str:

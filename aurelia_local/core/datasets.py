@@ -83,8 +83,11 @@ class SampleError(BaseModel):
     error: str
 
 
-def sample_key(item: Sample | SampleError) -> str:
-    """What names an item of a source for resuming and sharding: its id, or where a bad record was read."""
+def sample_key(item) -> str:
+    """What names a sample or its record for resuming, sharding and merging.
+
+    Its id, or where a bad record was read: ``Sample``, ``SampleError``, trace and error records alike.
+    """
     return item.id if item.id is not None else f"error:{item.where}"
 
 

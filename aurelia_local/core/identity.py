@@ -20,6 +20,7 @@ from typing import Any
 
 from aurelia_local.core.config import Settings, dump_settings, execution_settings, result_settings
 from aurelia_local.core.errors import ConfigError
+from aurelia_local.core.jsonl import write_atomic
 from aurelia_local.core.records import RunManifest, run_manifest
 
 MANIFEST = "run.json"
@@ -146,6 +147,4 @@ def new_run_folder(out: Path, manifest: RunManifest) -> Path:
 
 
 def _write(path: Path, manifest: RunManifest) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(manifest.model_dump_json(indent=2))
-    tmp.replace(path)
+    write_atomic(path, manifest.model_dump_json(indent=2))

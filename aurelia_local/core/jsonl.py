@@ -62,6 +62,13 @@ class RecordWriter:
         self.handle.close()
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` and rename it into place: a reader sees the old file or the new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def drop_errors(path: Path) -> int:
     """Rewrite a results file without its error records (atomically); return how many were dropped."""
     records = read_records(path)

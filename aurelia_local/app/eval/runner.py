@@ -77,7 +77,7 @@ def reasoning_for(
         topology = ARM_REGISTRY.get(arm).r_star
         if topology is None:
             continue
-        folder = "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
+        folder = reasoning_folder(topology)
         path = traces if topology == "aurelia" and traces is not None else out / folder / "traces.jsonl"
         if path != traces:
             # r* for evaluation never uses gold answers: no agreement filter here
@@ -96,6 +96,11 @@ def reasoning_for(
         if costs is not None:
             costs[arm] = loop_cost([r for r in ok if r.id in wanted])
     return found
+
+
+def reasoning_folder(topology: str) -> str:
+    """The folder of an eval run that holds the loop's r* traces for ``topology``."""
+    return "reasoning" if topology == "aurelia" else f"reasoning_{topology}"
 
 
 @dataclass(frozen=True)

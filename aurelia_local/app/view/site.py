@@ -26,6 +26,7 @@ from typing import Any
 
 from aurelia_local.app.view.media import MediaFiles, MediaJob, write_media
 from aurelia_local.core.errors import AureliaError
+from aurelia_local.core.jsonl import write_atomic
 
 CHUNK = 200
 SITE_VERSION = 1
@@ -101,7 +102,7 @@ def build_site(
     _write_script(data / "index.js", "AURELIA.loadIndex(", index)
     for name in ASSETS:
         text = resources.files("aurelia_local.app.view").joinpath("assets", name).read_text()
-        _atomic(out / name, text)
+        write_atomic(out / name, text)
     errors = sum(e["status"] == "error" for e in index["samples"])
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     samples = len(index["samples"])
@@ -254,13 +255,7 @@ def _write_script(path: Path, call: str, data: Any) -> None:
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
         text = text.replace(char, escaped)
-    _atomic(path, f"{call}{text});\n")
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, f"{call}{text});\n")
 
 
 def _mean(values: list) -> float | None:
