@@ -272,7 +272,7 @@ def make_inputs(processor, frames: np.ndarray, audio: np.ndarray, duration: floa
 
 def token_counts(batch, tokenizer) -> dict:
     """Count the prompt's video and audio placeholders and check that the audio sits inside the video."""
-    ids = batch["input_ids"][0].numpy()
+    ids = batch["input_ids"][0].cpu().numpy()
     video = np.flatnonzero(ids == tokenizer.convert_tokens_to_ids(TOKENS["video"]))
     audio = np.flatnonzero(ids == tokenizer.convert_tokens_to_ids(TOKENS["audio"]))
     inside = bool(len(video) and len(audio) and audio.min() < video.max())
