@@ -2,9 +2,13 @@
 # Set up aurelia-local from nothing: Debian ffmpeg, a Python 3.11 virtual environment in .venv,
 # the locked dependency set for this machine (CPU or CUDA), and the package itself (editable).
 #
-# Usage: scripts/setup.sh [cpu|cuda|dev]  (default: cuda when nvidia-smi finds a GPU, else cpu;
+# Usage: scripts/setup.sh [cpu|cuda|dev] [ray] [train]  (default: cuda when nvidia-smi finds a GPU, else cpu;
 #        dev: the CPU set plus the test tools, requirements/cpu-dev.lock, and Debian's chromium and
-#        chromium-driver for the browser tests; used by scripts/test.sh)
+#        chromium-driver for the browser tests; used by scripts/test.sh; ray: the Ray worker pool
+#        of `aurelia distill --ray`, requirements/ray-cpu.lock or ray-gpu.lock, compiled against the
+#        machine's lock so that nothing of it changes; the dev set already holds it; train: ms-swift for
+#        `aurelia train`, requirements/train-cpu.lock or train-gpu.lock (with DeepSpeed), compiled the
+#        same way with requirements/train-overrides.txt; the dev set already holds it too)
 # Environment: AURELIA_VENV (default .venv), AURELIA_PYTHON (default python3.11).
 # Idempotent: a second run only installs what changed in the lock.
 set -euo pipefail
@@ -14,6 +18,13 @@ UV_VERSION=0.13.8
 VENV=${AURELIA_VENV:-.venv}
 PY=${AURELIA_PYTHON:-python3.11}
 TARGET=${1:-}
+EXTRAS=("${@:2}")
+for extra in "${EXTRAS[@]}"; do
+  case "$extra" in
+    ray|train) ;;
+    *) echo "setup: unknown extra '$extra' (known: ray, train)" >&2; exit 2 ;;
+  esac
+done
 if [ -z "$TARGET" ]; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then TARGET=cuda; else TARGET=cpu; fi
 fi
@@ -45,9 +56,18 @@ export UV_PYTHON="$VENV/bin/python"
 if [ "$TARGET" = cpu ]; then
   "$UV" pip install -q -r requirements/cpu.lock --override requirements/cpu-overrides.txt
 elif [ "$TARGET" = dev ]; then
-  "$UV" pip install -q -r requirements/cpu-dev.lock --override requirements/dev-overrides.txt
+  "$UV" pip install -q -r requirements/cpu-dev.lock --override requirements/dev-overrides.txt \
+    --override requirements/train-overrides.txt
 else
   "$UV" pip install -q -r requirements/gpu.lock
 fi
+for extra in "${EXTRAS[@]}"; do
+  own=()  # an extra's own overrides, the ones its locks were compiled with
+  if [ -f "requirements/$extra-overrides.txt" ]; then own=(--override "requirements/$extra-overrides.txt"); fi
+  case "$TARGET" in
+    cpu) "$UV" pip install -q -r "requirements/$extra-cpu.lock" --override requirements/cpu-overrides.txt "${own[@]}" ;;
+    cuda) "$UV" pip install -q -r "requirements/$extra-gpu.lock" "${own[@]}" ;;
+  esac
+done
 "$UV" pip install -q --no-deps -e .
-echo "setup: $TARGET environment ready in $VENV ($("$VENV/bin/python" --version))"
+echo "setup: $TARGET${EXTRAS[*]:+ + ${EXTRAS[*]}} environment ready in $VENV ($("$VENV/bin/python" --version))"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -128,9 +129,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def agent_servers(smoke, tmp_path_factory):
-    """The generator and summarizer behind vLLM's OpenAI server on 127.0.0.1, started once."""
+@contextmanager
+def serving(settings, roles, logs: Path):
+    """The models of ``roles`` behind vLLM's OpenAI server on 127.0.0.1; yields ``{role: url}``."""
     import subprocess
     import sys
     import time
@@ -139,11 +140,10 @@ def agent_servers(smoke, tmp_path_factory):
 
     from aurelia_local.engines.server_flags import server_flags
 
-    logs = tmp_path_factory.mktemp("servers")
     urls, procs = {}, []
-    for role in ("generator", "summarizer"):
+    for role in roles:
         port = _free_port()
-        cmd = [sys.executable, "-m", "aurelia_local.app.serve", *server_flags(smoke, role),
+        cmd = [sys.executable, "-m", "aurelia_local.app.serve", *server_flags(settings, role),
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
         log = (logs / f"{role}.log").open("w")
         procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
@@ -171,6 +171,13 @@ def agent_servers(smoke, tmp_path_factory):
                 p.kill()
 
 
+@pytest.fixture(scope="session")
+def agent_servers(smoke, tmp_path_factory):
+    """The generator and summarizer behind vLLM's OpenAI server on 127.0.0.1, started once."""
+    with serving(smoke, ("generator", "summarizer"), tmp_path_factory.mktemp("servers")) as urls:
+        yield urls
+
+
 def write_server_config(path: Path, models_dir: Path, urls: dict[str, str], **sections) -> Path:
     """A user config file that points a CLI run at servers (one URL per role) and sets ``sections``."""
     import yaml
@@ -193,6 +200,22 @@ def with_loop(ctx, **loop):
 
     settings = ctx.settings.model_copy(update={"loop": ctx.settings.loop.model_copy(update=loop)})
     return dataclasses.replace(ctx, settings=settings)
+
+
+def omni_teachers(ctx, **loop):
+    """``ctx`` with AVRT's round one on the session's engines: the omni generator asked with one modality
+    alone stands in for both teachers, the summarizer merges; the settings say so, so that the records
+    name the models that ran. ``loop``: ``loop.*`` settings to change too.
+    """
+    import dataclasses
+
+    settings = ctx.settings
+    omni, text = settings.models["generator"], settings.models["summarizer"]
+    models = {**settings.models, "vision_teacher": omni, "audio_teacher": omni, "merger": text}
+    settings = settings.model_copy(update={"models": models, "loop": settings.loop.model_copy(update=loop)})
+    omni_engine = ctx.generator
+    return dataclasses.replace(ctx, settings=settings, vision_teacher=omni_engine, audio_teacher=omni_engine,
+                               merger=ctx.summarizer)  # fmt: skip
 
 
 def with_protocol(settings, name: str):

@@ -26,6 +26,7 @@ from aurelia_local.app.commands import (
     cmd_reason,
     cmd_score,
     cmd_status,
+    cmd_train,
     cmd_view,
 )  # fmt: skip
 from aurelia_local.app.listing import LISTS
@@ -68,6 +69,15 @@ def _arm_list(text: str) -> str:
 
 
 NEW_RUN_HELP = "when --out holds a run of another identity, start a new run in a folder beside it"
+
+
+def _ray_options(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help=f"run the loop{what} in a pool of Ray actors: on this machine, or on the Ray cluster "
+                   "at ADDRESS (needs scripts/setup.sh <cpu|cuda> ray)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=2, help="--ray: actors in the pool (default: %(default)s)")
+    p.add_argument("--worker-gpus", type=float, default=0.0,
+                   help="--ray: GPUs per actor (its engines' share; default: %(default)s)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run shard I (from 0) of N into OUT/shard-IIII-of-NNNN; auto: the index from Slurm "
                    "(SLURM_ARRAY_TASK_*), Kubernetes (JOB_COMPLETION_INDEX, AURELIA_SHARD_COUNT) or "
                    "RANK/WORLD_SIZE; join the shards with aurelia merge OUT")  # fmt: skip
+    _ray_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_distill)
 
@@ -181,8 +192,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="write OUT/requests.jsonl: what each target would see, with token counts; "
                    "loads no weights")  # fmt: skip
+    _ray_options(p, " (the loop that writes r*)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train a student on distilled traces with ms-swift: SFT, then GRPO")
+    _common(p)
+    p.add_argument("stage", choices=["sft", "grpo"],
+                   help="sft: the cold start on sft.jsonl; grpo: reinforcement on grpo.jsonl with this "
+                   "project's rewards")  # fmt: skip
+    p.add_argument("--data", type=Path, required=True, help="an export of aurelia distill (--export ...)")
+    p.add_argument("--base", required=True,
+                   help="the model to start from: a zoo key (qwen2_5_omni_7b), path:DIR or a folder, e.g. "
+                   "the SFT run's checkpoint for GRPO")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder: checkpoints, run.json, summary.json (rerun to resume)")  # fmt: skip
+    p.add_argument("--gpus", type=int,
+                   help="GPUs, one process each (default: every visible one; 0: CPU)")  # fmt: skip
+    p.add_argument("--new-run", action="store_true", help=NEW_RUN_HELP)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("view", help="write a run folder's page: an offline static site (open index.html)")
     p.add_argument("run", type=Path, help="the --out folder of aurelia distill or aurelia eval")
@@ -228,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # no log file: they import no library
 _LIGHT_COMMANDS = {"config", "doctor", "list", "models list", "view", "merge", "status"}
-_FOLDER_OUT = {"distill", "eval", "pilot"}  # --out is a folder: the log is OUT/aurelia.log
+_FOLDER_OUT = {"distill", "eval", "pilot", "train"}  # --out is a folder: the log is OUT/aurelia.log
 
 
 def _setup_logging(args: argparse.Namespace, until_exit: bool = False):

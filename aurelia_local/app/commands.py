@@ -135,7 +135,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
     settings = _settings(argparse.Namespace(**{**vars(args), "overrides": overrides}))
     shard = parse_shard(args.shard) if args.shard else None
     summary = distill(settings, args.source, args.out, args.limit, progress=not args.no_progress,
-                      retry_errors=args.retry_errors, new_run=args.new_run, shard=shard)  # fmt: skip
+                      retry_errors=args.retry_errors, new_run=args.new_run, shard=shard,
+                      ray=_ray_plan(args))  # fmt: skip
     out = Path(summary.out)
     _out(
         f"{summary.ok} ok, {summary.errors} errors of {summary.samples} samples; "
@@ -145,6 +146,15 @@ def cmd_distill(args: argparse.Namespace) -> int:
                                         if shard else ""))  # fmt: skip
     _export(out, args.export, args.keep_wrong)
     return 1 if summary.errors else 0
+
+
+def _ray_plan(args: argparse.Namespace):
+    """The Ray pool ``--ray``, ``--workers`` and ``--worker-gpus`` ask for, or None."""
+    if not args.ray:
+        return None
+    from aurelia_local.app.ray_pool import RayPlan
+
+    return RayPlan(args.ray, args.workers, args.worker_gpus)
 
 
 def _export(out: Path, kinds: list[str] | None, keep_wrong: bool) -> None:
@@ -160,6 +170,16 @@ def _export(out: Path, kinds: list[str] | None, keep_wrong: bool) -> None:
             done = export_grpo(out / TRACES, out / "grpo.jsonl")
             dropped = f"; {done.without_gold} without a gold answer left out" if done.without_gold else ""
         _out(f"{done.written} {kind} records in {done.path}{dropped} (summary beside it)")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a student with ms-swift on an export of distilled traces (SFT or GRPO)."""
+    from aurelia_local.app.train import render, run_train
+
+    summary = run_train(_settings(args), args.stage, args.data, args.base, args.out, args.gpus, args.new_run)
+    for line in render(summary):
+        _out(line)
+    return 0
 
 
 def cmd_pilot(args: argparse.Namespace) -> int:
@@ -211,7 +231,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate target models on a benchmark, with and without r*."""
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.core.shards import parse_shard
-    from aurelia_local.zoo.cards import adapter_class, card_hash, load_card
+    from aurelia_local.zoo.cards import Target, card_hash, load_card
 
     if args.protocol:
         args.overrides = [*(args.overrides or []), f"eval.protocol={args.protocol}"]
@@ -220,17 +240,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cards = {card.key: card for card in (load_card(key, settings) for key in args.target)}
     if args.dry_run:
         return _eval_dry_run(args, settings, cards, arms)
-    targets = {k: (lambda c=c: adapter_class(c)(c, settings, args.backend)) for k, c in cards.items()}
+    targets = {k: Target(c, settings, args.backend) for k, c in cards.items()}
     shard = parse_shard(args.shard) if args.shard else None
     results = run_eval(settings, args.benchmark, args.data_root, targets, arms, args.out, args.limit,
                        args.reasoning, progress=not args.no_progress, backend=args.backend,
                        new_run=args.new_run, cards={k: card_hash(c) for k, c in cards.items()},
-                       shard=shard)  # fmt: skip
+                       shard=shard, ray=_ray_plan(args))  # fmt: skip
     for key, summary in results.summary.items():
         accs = ", ".join(
             f"{arm} {100 * (s['accuracy'] or 0):.1f}% (n={s['n']})" for arm, s in summary["arms"].items()
         )
         _out(f"{key}: {accs}")
+        for arm, why in results.skipped.get(key, {}).items():
+            _out(f"{key}: {arm} skipped ({why})")
     _out(f"report in {Path(results.out) / 'report.md'}")
     return 0
 

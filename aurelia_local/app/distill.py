@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aurelia_local.core.config import Settings, config_hash
 from aurelia_local.core.datasets import Sample, SampleError, data_root_of, iter_samples, sample_key
@@ -35,6 +35,9 @@ from aurelia_local.core.identity import start_run
 from aurelia_local.core.jsonl import RecordWriter, drop_errors, read_records
 from aurelia_local.core.records import DistillSummary, ErrorRecord, RunManifest, TraceRecord, read_traces
 from aurelia_local.core.shards import Lease, Shard
+
+if TYPE_CHECKING:
+    from aurelia_local.app.ray_pool import RayPlan
 
 TRACES = "traces.jsonl"
 _END = object()
@@ -57,7 +60,7 @@ def _pending(items: Iterator[Sample | SampleError], done: set[str]) -> Iterator[
 def distill(
     settings: Settings, source: Path | list, out: Path, limit: int | None = None, progress: bool = True,
     ctx=None, retry_errors: bool = False, new_run: bool = False, data_root: Path | None = None,
-    shard: Shard | None = None,
+    shard: Shard | None = None, ray: RayPlan | None = None,
 ) -> DistillSummary:  # fmt: skip
     """Run the loop over ``source`` (a manifest, a Daily-Omni folder or samples) into ``out``.
 
@@ -69,25 +72,28 @@ def distill(
     ``data_root`` (default: the manifest's folder or the Daily-Omni folder).
 
     ``shard`` runs the samples of one shard (of the first ``limit`` of the source) in
-    ``out/<shard folder>``, holding its lease; the shards of a run share its identity.
+    ``out/<shard folder>``, holding its lease; the shards of a run share its identity. ``ray`` hands
+    the samples to a pool of Ray actors (``aurelia_local.app.ray_pool``); the records are the same.
     """
     root = data_root
     if root is None and isinstance(source, Path):  # samples given in memory have no data root
         root = data_root_of(source)
     if shard is None:
-        return _claimed(settings, source, out, limit, progress, ctx, retry_errors, new_run, root, None)
+        return _claimed(
+            settings, source, out, limit, progress, ctx, retry_errors, new_run, root, None, ray=ray
+        )
     if new_run:
         raise ConfigError(
             "--new-run applies to a whole run, not to one shard: give the sharded run a new --out"
         )
     with Lease(Path(out) / shard.folder) as lease:
         return _claimed(settings, source, Path(out) / shard.folder, limit, progress, ctx, retry_errors,
-                        new_run, root, shard, lease.check)  # fmt: skip
+                        new_run, root, shard, lease.check, ray)  # fmt: skip
 
 
 def _claimed(
     settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, retry_errors: bool,
-    new_run: bool, root: Path | None, shard: Shard | None, guard=None,
+    new_run: bool, root: Path | None, shard: Shard | None, guard=None, ray: RayPlan | None = None,
 ) -> DistillSummary:  # fmt: skip
     """Claim ``out`` for the run (or the shard) and run it."""
     from aurelia_local.graphs.runner import loop_versions
@@ -99,17 +105,18 @@ def _claimed(
     )  # fmt: skip
     if retry_errors:
         drop_errors(out / TRACES)
-    return asyncio.run(_distill(settings, source, out, limit, progress, ctx, manifest, root, shard, guard))
+    return asyncio.run(
+        _distill(settings, source, out, limit, progress, ctx, manifest, root, shard, guard, ray)
+    )
 
 
 async def _distill(
     settings: Settings, source, out: Path, limit: int | None, progress: bool, ctx, manifest: RunManifest,
-    root: Path | None, shard: Shard | None = None, guard=None,
+    root: Path | None, shard: Shard | None = None, guard=None, ray: RayPlan | None = None,
 ) -> DistillSummary:  # fmt: skip
     from tqdm import tqdm
 
     from aurelia_local.app.logs import user_stderr
-    from aurelia_local.graphs.runner import compile_loop, open_loop
 
     traces = out / TRACES
     (out / "summary.json").unlink(missing_ok=True)  # written when the run ends: its presence says so
@@ -131,35 +138,82 @@ async def _distill(
     bar = tqdm(total=total, unit="sample", disable=not progress, desc=f"distill {shard or ''}".strip(),
                file=user_stderr())  # fmt: skip
     start = time.perf_counter()
+
+    def account(record: TraceRecord | ErrorRecord) -> None:
+        writer.write(record)
+        stats[record.status] += 1
+        stats["rounds"] += len(record.rounds) if isinstance(record, TraceRecord) else 0
+        bar.update(1)
+        bar.set_postfix(
+            rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}", errors=stats["error"]
+        )
+
     try:
-        finished = {r["id"] for r in previous if r.get("status") in ("ok", "filtered")}
-        async with _checkpoints(checkpoint_path(out, manifest, settings), finished) as saver:
-            graph = compile_loop(saver)
-            async with _context(settings, ctx, open_loop) as ctx:
-
-                async def one(item: Sample | SampleError) -> None:
-                    tid = thread_id(item, manifest) if isinstance(item, Sample) else None
-                    record = await _run_one(graph, ctx, item, settings, tid, root)
-                    writer.write(record)
-                    if isinstance(record, TraceRecord):  # durable and finished: its checkpoints can go
-                        await saver.adelete_thread(tid)
-                    stats[record.status] += 1
-                    stats["rounds"] += len(record.rounds) if isinstance(record, TraceRecord) else 0
-                    bar.update(1)
-                    bar.set_postfix(rounds_per_sample=f"{stats['rounds'] / max(1, stats['ok']):.2f}",
-                                    errors=stats["error"])  # fmt: skip
-
-                try:
-                    await run_streamed(items, one, settings.loop.concurrency)
-                except EngineError as exc:
-                    raise EngineError(
-                        f"{exc}\nstopped; {len(previous) + _finished(stats)} samples are "
-                        f"saved in {out}; rerun the same command to resume"
-                    ) from exc
+        if ray is not None:
+            _on_ray(settings, items, out, root, ray, account)
+        else:
+            await _in_process(settings, items, out, ctx, manifest, root, previous, account)
+    except EngineError as exc:
+        raise EngineError(
+            f"{exc}\nstopped; {len(previous) + _finished(stats)} samples are "
+            f"saved in {out}; rerun the same command to resume"
+        ) from exc
     finally:
         bar.close()
         writer.close()
     return _write_summary(out, time.perf_counter() - start, stats, settings, manifest)
+
+
+async def _in_process(settings, items, out, ctx, manifest, root, previous, account) -> None:
+    """Run the loop on ``items`` in this process, ``loop.concurrency`` at a time, checkpointed."""
+    from aurelia_local.graphs.runner import compile_loop, open_loop
+
+    finished = {r["id"] for r in previous if r.get("status") in ("ok", "filtered")}
+    async with _checkpoints(checkpoint_path(out, manifest, settings), finished) as saver:
+        graph = compile_loop(saver)
+        async with _context(settings, ctx, open_loop) as ctx:
+
+            async def one(item: Sample | SampleError) -> None:
+                tid = thread_id(item, manifest) if isinstance(item, Sample) else None
+                record = await run_one(graph, ctx, item, settings, tid, root)
+                account(record)
+                if isinstance(record, TraceRecord):  # durable and finished: its checkpoints can go
+                    await saver.adelete_thread(tid)
+
+            await run_streamed(items, one, settings.loop.concurrency)
+
+
+def _on_ray(settings, items, out: Path, root: Path | None, plan: RayPlan, account) -> None:
+    """Run the loop on ``items`` in a pool of Ray actors; records of bad inputs are written here."""
+    from pydantic import TypeAdapter
+
+    from aurelia_local.app.ray_pool import pool_records, start_ray, stop_ray
+    from aurelia_local.core.records import TraceLine
+
+    samples = []
+    for item in items:
+        if isinstance(item, SampleError):
+            account(_error_of(item, settings))
+        else:
+            samples.append(item)
+    if not samples:
+        return
+    from ray.exceptions import RayError
+
+    parse = TypeAdapter(TraceLine).validate_json
+    start_ray(plan.address)
+    try:
+        written = set()
+        for text in pool_records(settings, samples, out, root, plan):
+            record = parse(text)
+            if record.id not in written:  # a retried task's record comes out once
+                written.add(record.id)
+                account(record)
+    except RayError as exc:  # a worker that kept failing (an engine gone, weights missing)
+        cause = next((line for line in reversed(str(exc).splitlines()) if "Error" in line), str(exc))
+        raise EngineError(f"the Ray pool stopped: {cause.strip()}") from exc
+    finally:
+        stop_ray()
 
 
 def checkpoint_path(out: Path, manifest: RunManifest, settings: Settings) -> Path:
@@ -272,19 +326,26 @@ def _take(items: Iterator, limit: int | None, already: int) -> Iterator:
         yield item
 
 
-async def _run_one(
+async def run_one(
     graph, ctx, item: Sample | SampleError, settings: Settings, tid: str | None, root: Path | None
 ) -> TraceRecord | ErrorRecord:
+    """The record of one item: the loop's trace, or an error record (a bad input, a failed sample)."""
     from aurelia_local.graphs.runner import error_record, media_path, run_sample
 
     if isinstance(item, SampleError):
-        return error_record(item.id, item.where, item.error, settings)
+        return _error_of(item, settings)
     try:
         return await run_sample(graph, ctx, item, tid, root)
     except EngineError:
         raise  # the engine is gone: stop, keep progress, resume later
     except Exception as exc:  # noqa: BLE001 - one bad sample (bad input or a bug) is a record, not the end
         return error_record(item.id, media_path(item.video, root), exc, settings)
+
+
+def _error_of(item: SampleError, settings: Settings) -> ErrorRecord:
+    from aurelia_local.graphs.runner import error_record
+
+    return error_record(item.id, item.where, item.error, settings)
 
 
 def _finished(stats: dict) -> int:

@@ -126,11 +126,22 @@ def check_offline() -> Check:
 
 
 def check_model_folders(settings: Settings) -> list[Check]:
-    """Each model folder of the active profile is present and complete."""
+    """Each model folder of the active profile is present and complete.
+
+    AVRT's teachers are required only when the loop runs AVRT (``loop.generator=avrt``); otherwise a
+    missing one is a warning (the ``avrt`` arm of ``aurelia eval`` still needs them).
+    """
+    from aurelia_local.graphs.runner import AVRT_ROLES
+
+    avrt = settings.loop.generator == "avrt"
     out = []
     for role, path, missing in check_models(settings):
         detail = str(path) if not missing else f"{path}: missing {', '.join(missing)}"
-        out.append(Check(f"model {role}", not missing, detail, fix_hint(settings, role)))
+        optional = role in AVRT_ROLES and not avrt
+        if optional and missing:
+            detail += " (needed by AVRT: loop.generator=avrt, or the avrt arm of aurelia eval)"
+        fix = fix_hint(settings, role)
+        out.append(Check(f"model {role}", not missing, detail, fix, required=not optional))
     return out
 
 

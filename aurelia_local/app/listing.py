@@ -20,8 +20,8 @@ _REGISTRIES = {"families": catalog.FAMILIES, "benchmarks": catalog.BENCHMARKS,
 # What ``aurelia list models`` shows of a card: (label, card field).
 CARD_FIELDS = (
     ("family", "kind"), ("modalities", "modalities"), ("audio_in_video", "audio_in_video"),
-    ("frames", "frames"), ("dtype", "dtype"), ("min_gpu_gib", "min_gpu_gib"), ("tiny", "tiny"),
-    ("source", "origin"),
+    ("frames", "frames"), ("fps", "fps"), ("context", "context_length"), ("dtype", "dtype"),
+    ("min_gpu_gib", "min_gpu_gib"), ("tiny", "tiny"), ("source", "origin"),
 )  # fmt: skip
 
 
@@ -36,8 +36,9 @@ def entries(what: str, settings: Settings | None = None) -> list[Entry]:
 
 def shown(what: str, entry: Entry) -> dict[str, Any]:
     """The capabilities printed for ``entry`` (a card shows ``CARD_FIELDS``; others, every field)."""
-    if what == "models":
-        return {label: getattr(entry, name) for label, name in CARD_FIELDS}
+    if what == "models":  # and how long one audio item may be, which its family says
+        shown = {label: getattr(entry, name) for label, name in CARD_FIELDS}
+        return {**shown, "audio_item_s": catalog.FAMILIES.get(entry.kind).audio_item_seconds}
     if what == "protocols":  # the prompt and system texts span lines: `--json` has them whole
         caps = entry.capabilities()
         shown = {k: caps[k] for k in ("benchmark", "text_first", "audio", "max_tokens", "extraction")}

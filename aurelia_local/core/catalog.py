@@ -32,6 +32,10 @@ class ModelFamily(Entry):
     adapter: str | None = None  # dotted path of the zoo adapter class, for families that can be targets
     plugin: str | None = None  # dotted path of the engine-layer family class, for models an engine serves
     tiny: str | None = None  # dotted path of its tiny-kit builder ``(folder, seed) -> None`` (engine layer)
+    # the longest audio one item may carry; longer audio is split into items of this length
+    audio_item_seconds: float | None = None
+    audio_tokens_per_second: float | None = None  # audio placeholders a prompt holds per second of sound
+    interleaves_audio: bool = False  # a video's soundtrack can go inside its frames, ordered by time
 
     @computed_field
     @property
@@ -43,6 +47,14 @@ class ModelFamily(Entry):
     def _consistent(self) -> ModelFamily:
         if self.omni and not (self.model_class and self.audio_token and self.video_token):
             raise ValueError(f"omni family {self.key} needs model_class, audio_token and video_token")
+        if self.plugin:  # an engine serves it: every medium it takes has the placeholder its prompts hold
+            media = [m for m in ("audio", "video", "image") if m in self.inputs]
+            untokened = [m for m in media if not getattr(self, f"{m}_token")]
+            if untokened or (media and not self.model_class):
+                raise ValueError(
+                    f"family {self.key} takes {', '.join(media)}: it needs model_class and a placeholder "
+                    f"token for each ({', '.join(f'{m}_token' for m in untokened) or 'model_class'} missing)"
+                )
         if not self.required_files and not self.checkpoint_file:
             raise ValueError(f"family {self.key} names neither required_files nor checkpoint_file")
         return self
@@ -118,22 +130,46 @@ _OMNI_FILES = (
     ("tokenizer.json", "vocab.json"),
     ("preprocessor_config.json", "processor_config.json"),
 )
-_QWEN_ADAPTER = "aurelia_local.zoo.qwen_omni:QwenOmniAdapter"
+_OMNI_ADAPTER = "aurelia_local.zoo.omni:OmniAdapter"
 _QWEN_PLUGIN = "aurelia_local.engines.families.qwen_omni:QwenOmni"
 _QWEN = "aurelia_local.engines.families.qwen_omni"
 _ENCODERS = "aurelia_local.engines.tiny.encoders"
+_AF3 = "aurelia_local.engines.families.audio_flamingo"
 
 FAMILIES: Registry[ModelFamily] = Registry("model kind", [
     ModelFamily(key="qwen2_5_omni", summary="Qwen2.5-Omni thinker: video or image, audio, text in",
                 inputs=("video", "audio", "image", "text"),
                 model_class="Qwen2_5OmniForConditionalGeneration", audio_token="<|AUDIO|>",
                 video_token="<|VIDEO|>", image_token="<|IMAGE|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen2_5_omni"),
+                audio_tokens_per_second=25, interleaves_audio=True,
+                adapter=_OMNI_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen2_5_omni"),
     ModelFamily(key="qwen3_omni_moe", summary="Qwen3-Omni MoE thinker: video or image, audio, text in",
                 inputs=("video", "audio", "image", "text"),
                 model_class="Qwen3OmniMoeForConditionalGeneration", audio_token="<|audio_pad|>",
                 video_token="<|video_pad|>", image_token="<|image_pad|>", required_files=_OMNI_FILES,
-                adapter=_QWEN_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen3_omni_moe"),
+                audio_tokens_per_second=13, interleaves_audio=True,
+                adapter=_OMNI_ADAPTER, plugin=_QWEN_PLUGIN, tiny=f"{_QWEN}:build_tiny_qwen3_omni_moe"),
+    # Gemma 4 takes the soundtrack as audio items of its own beside the frames (no interleaving); its
+    # feature extractor cuts every item at 30 s.
+    ModelFamily(key="gemma4", summary="Gemma 4 E2B/E4B: video or image, audio (30 s items), text in",
+                inputs=("video", "audio", "image", "text"), model_class="Gemma4ForConditionalGeneration",
+                audio_token="<|audio|>", video_token="<|video|>", image_token="<|image|>",
+                required_files=_OMNI_FILES, adapter=_OMNI_ADAPTER,
+                plugin="aurelia_local.engines.families.gemma4:Gemma4",
+                tiny="aurelia_local.engines.families.gemma4:build_tiny_gemma4", audio_item_seconds=30,
+                audio_tokens_per_second=25),
+    # AVRT's single-modality teachers: one sees frames only, the other hears audio only.
+    ModelFamily(key="qwen3_vl", summary="Qwen3-VL: video or image, text in (AVRT's vision teacher)",
+                inputs=("video", "image", "text"), model_class="Qwen3VLForConditionalGeneration",
+                video_token="<|video_pad|>", image_token="<|image_pad|>", required_files=_OMNI_FILES,
+                plugin="aurelia_local.engines.families.qwen_vl:QwenVL",
+                tiny="aurelia_local.engines.families.qwen_vl:build_tiny_qwen3_vl"),
+    # One audio item a prompt, cut by the model into 30 s windows up to 10 minutes.
+    ModelFamily(key="audio_flamingo3", summary="Audio Flamingo 3: audio (up to 10 min), text in (AVRT's "
+                "audio teacher)", inputs=("audio", "text"),
+                model_class="AudioFlamingo3ForConditionalGeneration", audio_token="<sound>",
+                required_files=_OMNI_FILES, audio_item_seconds=600, audio_tokens_per_second=25,
+                plugin=f"{_AF3}:AudioFlamingo3", tiny=f"{_AF3}:build_tiny_audio_flamingo3"),
     ModelFamily(key="text_llm", summary="a chat text LLM (the summarizer and the AVRT merger)",
                 inputs=("text",), required_files=(("config.json",), ("tokenizer.json", "vocab.json")),
                 plugin="aurelia_local.engines.families.text_llm:TextLLM",

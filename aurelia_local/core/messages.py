@@ -54,14 +54,19 @@ class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]
     content: list[Part]
 
-    def to_hf(self) -> dict[str, Any]:
-        """Return the message in the content-part form that HF chat templates render."""
+    def to_hf(self, audio_items: int = 1) -> dict[str, Any]:
+        """Return the message in the content-part form that HF chat templates render.
+
+        ``audio_items``: each audio part becomes this many audio parts, one placeholder per item, for
+        a model that takes a long track as several audio items.
+        """
         parts = []
         for part in self.content:
             if isinstance(part, TextPart):
                 parts.append({"type": "text", "text": part.text})
             else:
-                parts.append({"type": part.type, part.type: part.url or ""})
+                copies = audio_items if isinstance(part, AudioPart) else 1
+                parts.extend({"type": part.type, part.type: part.url or ""} for _ in range(copies))
         return {"role": self.role, "content": parts}
 
     def text(self) -> str:

@@ -1,16 +1,17 @@
 """What the project writes, as typed and versioned records.
 
 Every record has ``schema_version``. Writers validate (a record that does not fit its model is a
-bug, found where it is made); readers accept the current version and migrate the earlier,
-unversioned files of this project (version 0: the same fields without a version, without the
-sample's keyframes, transcript and backend). A file written by a newer version is refused with a
-message, never half-read.
+bug, found where it is made); readers accept the current version and migrate this project's earlier
+files (version 0: the same fields without a version, without the sample's
+keyframes, transcript and backend; version 1: without the models that played AVRT's roles,
+``AvrtRound.models``). A file written by a newer version is refused with a message, never
+half-read.
 
 - ``Round``, ``LoopResult`` and ``SampleMedia`` are what the loop's nodes exchange through the graph
   state; a ``TraceRecord`` gathers them for one sample (``traces.jsonl``), an ``ErrorRecord`` says
   why a sample failed.
-- ``EvalRow`` is one answer of ``samples.jsonl``; ``EvalResults`` and ``DistillSummary`` are the
-  run summaries; ``RunManifest`` (``run.json``) says what produced a run folder.
+- ``EvalRow`` is one answer of ``samples.jsonl``; ``EvalResults``, ``DistillSummary`` and
+  ``TrainSummary`` are the run summaries; ``RunManifest`` (``run.json``) says what produced a run folder.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aurelia_local.core.errors import AureliaError
 from aurelia_local.core.scoring.base import Score
 from aurelia_local.core.types import Reasoning
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Model(BaseModel):
@@ -34,7 +35,7 @@ class _Model(BaseModel):
 class Record(_Model):
     """A record written to a file: it names the schema version it was written with."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
 
 
 class TokenCounts(_Model):
@@ -62,14 +63,26 @@ class Agreement(_Model):
     kept: bool
 
 
+class AgentModel(_Model):
+    """The model that played an agent role: its kind (``aurelia list families``) and its folder."""
+
+    kind: str
+    folder: str
+
+
 class AvrtRound(_Model):
-    """What AVRT's teachers and merger wrote for round one."""
+    """What AVRT's teachers and merger wrote for round one, and which models they were.
+
+    ``models`` maps ``vision_teacher``, ``audio_teacher`` and ``merger`` to their models (empty in
+    records of schema version 1 and earlier).
+    """
 
     vision: TeacherTrace
     audio: TeacherTrace
     merger: TeacherTrace
     merger_prompt: str
     agreement: Agreement | None = None
+    models: dict[str, AgentModel] = {}
 
 
 class Round(_Model):
@@ -306,6 +319,7 @@ class EvalResults(Record):
     injection_version: str
     protocol: str = "project"
     loop_cost: dict[str, Any] | None = None  # the loop's seconds and tokens per sample, by agent
+    skipped: dict[str, dict[str, str]] = {}  # target -> arm -> why its card cannot take the arm's inputs
     resolved_config: dict[str, Any]
     profile: str
     config_hash: str
@@ -318,7 +332,7 @@ class EvalResults(Record):
 class RunManifest(Record):
     """``run.json``: what produced a run folder, and what must match to add to it."""
 
-    command: Literal["distill", "eval"]
+    command: Literal["distill", "eval", "train"]
     identity_hash: str
     identity: dict[str, Any]
     execution: dict[str, Any]
@@ -330,6 +344,25 @@ class RunManifest(Record):
     version_history: list[dict[str, str]] = Field(
         default_factory=list, description="earlier package versions that added to this run"
     )
+
+
+class TrainSummary(Record):
+    """``summary.json`` of an ``aurelia train`` run: what it trained on, its last step, its checkpoint."""
+
+    stage: Literal["sft", "grpo"]
+    samples: int
+    steps: int
+    loss: float | None = Field(description="the training loss at the last logged step")
+    rewards: dict[str, float] = Field(
+        default_factory=dict, description="GRPO: each reward's mean at the last logged step"
+    )
+    checkpoint: str = Field(description="the last checkpoint's folder: a target as path:FOLDER")
+    train_seconds: float = Field(
+        description="the trainer's own time (its steps and saves; ms-swift's train_runtime)"
+    )
+    seconds: float = Field(description="the whole command")
+    out: str = Field(default="", description="the run's folder")
+    identity: str | None = Field(default=None, description="the run's identity hash (its run.json)")
 
 
 # --- reading: the current version, and this project's earlier unversioned files ------------------
@@ -348,42 +381,41 @@ def _version(data: dict[str, Any], what: str) -> int:
     return version
 
 
-def _v0(data: dict[str, Any], **added: Any) -> dict[str, Any]:
-    return {**added, **data, "schema_version": SCHEMA_VERSION}
+def _current(data: dict[str, Any], what: str, **v0_added: Any) -> dict[str, Any]:
+    """``data`` at the current version.
+
+    Version 0 gets ``v0_added``; version 1 has version 2's fields but the optional ones it added.
+    """
+    if _version(data, what) == 0:
+        return {**v0_added, **data, "schema_version": SCHEMA_VERSION}
+    return {**data, "schema_version": SCHEMA_VERSION}
 
 
 def trace_line(data: dict[str, Any]) -> TraceRecord | ErrorRecord:
-    """A ``traces.jsonl`` line as a record (version 0 lines are migrated)."""
-    if _version(data, "trace record") == 0:  # error records have had the same fields throughout
-        data = _v0(data) if data.get("status") == "error" else _v0(data, media=None, backend=UNKNOWN)
-    return _TRACE_LINE.validate_python(data)
+    """A ``traces.jsonl`` line as a record (earlier versions are migrated)."""
+    # error records have had the same fields throughout
+    added = {} if data.get("status") == "error" else {"media": None, "backend": UNKNOWN}
+    return _TRACE_LINE.validate_python(_current(data, "trace record", **added))
 
 
 def eval_row(data: dict[str, Any]) -> EvalRow:
     """A ``samples.jsonl`` line as a record (version 0 rows did not record backend or identity)."""
-    if _version(data, "eval row") == 0:
-        data = _v0(data, backend=UNKNOWN, identity=None)
-    return EvalRow.model_validate(data)
+    return EvalRow.model_validate(_current(data, "eval row", backend=UNKNOWN, identity=None))
 
 
 def distill_summary(data: dict[str, Any]) -> DistillSummary:
     """``summary.json`` as a record."""
-    if _version(data, "distill summary") == 0:
-        data = _v0(data, identity=None, out="")
-    return DistillSummary.model_validate(data)
+    return DistillSummary.model_validate(_current(data, "distill summary", identity=None, out=""))
 
 
 def eval_results(data: dict[str, Any]) -> EvalResults:
     """``results.json`` as a record."""
-    if _version(data, "eval results") == 0:
-        data = _v0(data, backend=UNKNOWN, identity=None, out="")
-    return EvalResults.model_validate(data)
+    return EvalResults.model_validate(_current(data, "eval results", backend=UNKNOWN, identity=None, out=""))
 
 
 def run_manifest(data: dict[str, Any]) -> RunManifest:
     """``run.json`` as a record (it has existed only since schema version 1)."""
-    _version(data, "run manifest")
-    return RunManifest.model_validate(data)
+    return RunManifest.model_validate(_current(data, "run manifest"))
 
 
 def read_traces(path: Path) -> list[TraceRecord | ErrorRecord]:

@@ -11,6 +11,13 @@ vLLM's Qwen omni input parser resamples audio with torchaudio by default. torcha
 installed on CPU machines (its wheel is a CUDA build that fails to load there), so a server asked to
 take the audio from a video (44.1 kHz tracks) fails; ``use_scipy_audio_resampler`` switches the
 default to scipy when torchaudio cannot be imported.
+
+vLLM 0.32's CPU backend replaces large linear layers with a oneDNN GEMM (``_custom_ops.onednn_mm``)
+that needs a row-major input (``Expected a.stride(-1) == 1``). Gemma 4's audio light-conv block hands
+it a transposed tensor, so the first real audio request crashes; start-up profiling misses it (its
+dummy audio is one frame long). ``patch_onednn_mm`` makes the input contiguous: applied when an
+in-process engine of such a model is built, and in every vLLM process through the package's
+``vllm.general_plugins`` entry point (``vllm_plugin``), for engine cores in processes of their own.
 """
 
 from __future__ import annotations
@@ -51,3 +58,32 @@ def use_scipy_audio_resampler() -> bool:
     defaults = MultiModalDataParser.__init__.__kwdefaults__
     defaults["audio_resample_method"] = "scipy"
     return True
+
+
+def patch_onednn_mm() -> bool:
+    """Make vLLM's CPU oneDNN GEMM accept non-contiguous inputs; return True when in place.
+
+    Idempotent; nothing is changed off CPU (CUDA builds never call it).
+    """
+    from vllm.platforms import current_platform
+
+    if not current_platform.is_cpu():
+        return False
+    from vllm import _custom_ops as ops
+
+    original = ops.onednn_mm
+    if getattr(original, "_aurelia_patched", False):
+        return True
+
+    def onednn_mm(dnnl_handler, x, bias):
+        return original(dnnl_handler, x.contiguous(), bias)
+
+    onednn_mm._aurelia_patched = True
+    onednn_mm._aurelia_original = original
+    ops.onednn_mm = onednn_mm
+    return True
+
+
+def vllm_plugin() -> None:
+    """The hook vLLM calls in every process it starts (``vllm.general_plugins``): the fixes it needs."""
+    patch_onednn_mm()

@@ -57,11 +57,14 @@ def build_engine(
 
 
 def load_role(settings: Settings, role: str, backend: Backend = "vllm") -> Engine:
-    """The engine of the omni model that fills ``role`` under ``settings``."""
-    from aurelia_local.engines.families import family
+    """The engine of the model that fills ``role`` under ``settings`` (of any kind an engine serves).
+
+    A request with media the kind does not take is refused when it is asked (``Family.check_inputs``).
+    """
+    from aurelia_local.engines.families import family_of
 
     ref = settings.models[role]
-    family(ref.kind)  # fails early for a role that is not filled by an omni model
+    family_of(ref.kind)  # fails early for a role filled by a model no engine serves (an encoder)
     return build_engine(settings.model_path(role), ref, settings, backend, role)
 
 

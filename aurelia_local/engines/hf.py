@@ -49,6 +49,7 @@ class HfEngine:
         import torch
 
         request, sampling = item.request, item.sampling
+        self.family.check_inputs(request.inputs, f"transformers request for {self.model_id}")
         batch = self.family.hf_inputs(self.processor, request).to(self.device)
         ids = batch["input_ids"][0].tolist()
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
@@ -58,12 +59,14 @@ class HfEngine:
         extra = {"temperature": sampling.temperature, "top_p": sampling.top_p} if sample else {}
         if sample:
             torch.manual_seed(sampling.seed)
-        if self.family.omni:
-            extra["use_audio_in_video"] = request.inputs.audio_in_video
+        extra.update(self.family.hf_generate_kwargs(request))
         with torch.inference_mode():
             out = self.model.generate(**batch, max_new_tokens=sampling.max_tokens, do_sample=sample, **extra)
         new = out[0, len(ids) :].tolist()
-        finish = "stop" if new and new[-1] == tokenizer.eos_token_id else "length"
+        # generate() stops at any of the generation config's end tokens (Gemma 4 ends a turn with <turn|>)
+        stops = self.model.generation_config.eos_token_id
+        stops = {tokenizer.eos_token_id, *(stops if isinstance(stops, list) else [stops])}
+        finish = "stop" if new and new[-1] in stops else "length"
         return Generation(
             text=tokenizer.decode(new, skip_special_tokens=True),
             token_ids=new,

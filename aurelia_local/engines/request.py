@@ -36,6 +36,7 @@ class AVInputs:
     min_pixels: int | None = None  # the frames' pixel range for the processor (``media.video_*_pixels``)
     max_pixels: int | None = None
     image: np.ndarray | None = None  # (H, W, 3) uint8: a still image instead of frames
+    frame_times: tuple[float, ...] | None = None  # where each frame lies in the video (s)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def bundle_inputs(bundle: MediaBundle | StillMedia, media: MediaConfig) -> AVInp
     in_video = bundle.audio_source == "video" and media.use_audio_in_video
     return AVInputs(
         bundle.frames, wav, bundle.sample_rate, bundle.frames_fps, in_video,
-        min_pixels=media.video_min_pixels, max_pixels=media.video_max_pixels,
+        min_pixels=media.video_min_pixels, max_pixels=media.video_max_pixels, frame_times=bundle.frame_times,
     )  # fmt: skip
 
 

@@ -69,6 +69,7 @@ class ServerEngine:
             self.activity.end(len(items))
 
     def _body(self, item: EngineRequest) -> dict:
+        self.family.check_inputs(item.request.inputs, f"{self.role} server request")
         s = item.sampling
         body = {
             "model": self.model_id, "temperature": s.temperature, "top_p": s.top_p,

@@ -113,6 +113,7 @@ class VllmEngine:
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         self.family = family_of(ref.kind)
+        self.family.prepare_vllm()
         self.model_dir = Path(model_dir)
         self.model_id = self.model_dir.name
         self.processor = self.family.load_processor(self.model_dir, ref.trust_remote_code)
@@ -161,6 +162,7 @@ class VllmEngine:
         loop = asyncio.get_running_loop()
         futures, ids = [], []
         for item in items:
+            self.family.check_inputs(item.request.inputs, f"vLLM request for {self.model_id}")
             prompt = self.family.vllm_prompt(self.processor, item.request)
             future = loop.create_future()
             rid = str(next(self._ids))

@@ -16,7 +16,7 @@ from aurelia_local.core.datasets import Sample
 from aurelia_local.core.errors import ModelOutputError
 from aurelia_local.core.media.bundle import MediaBundle
 from aurelia_local.core.messages import user_turn
-from aurelia_local.core.records import Agreement, AvrtRound, Round, TeacherTrace, TokenCounts
+from aurelia_local.core.records import AgentModel, Agreement, AvrtRound, Round, TeacherTrace, TokenCounts
 from aurelia_local.core.types import Generation, Reasoning
 from aurelia_local.engines.request import (
     AVInputs,
@@ -28,6 +28,7 @@ from aurelia_local.engines.request import (
 from aurelia_local.graphs import prompts as p
 from aurelia_local.graphs.context import LoopContext
 from aurelia_local.graphs.prompts import SUMMARIZER_SYSTEM, reasoning_pattern
+from aurelia_local.graphs.runner import AVRT_ROLES
 from aurelia_local.graphs.serving import in_media_pool
 
 
@@ -93,8 +94,10 @@ async def ask_generator(
 async def ask_avrt(ctx: LoopContext, sample: Sample, bundle: MediaBundle, transcript: str | None) -> Round:
     """AVRT round one: a vision teacher (frames only), an audio teacher (audio only), a merger.
 
-    The round's reasoning is the merger's trace; ``avrt`` keeps each agent's trace, the merger's
-    prompt and the agreement of the teachers with the gold answer (when there is one).
+    The round's reasoning is the merger's trace; ``avrt`` keeps each agent's trace and model, the
+    merger's prompt and the agreement of the teachers with the gold answer (when there is one). A
+    teacher of one modality (a vision-language or an audio-language model) or an omni model asked
+    with one modality alone serve alike: each request holds only its teacher's medium.
     """
     from aurelia_local.core.media.bundle import with_frame_count
 
@@ -127,7 +130,8 @@ async def ask_avrt(ctx: LoopContext, sample: Sample, bundle: MediaBundle, transc
         round=1, reasoning=Reasoning(steps=merged.steps, step_answers=[], final_answer=merged.answer),
         generator_output=None, generator_asks=1, feedback_used=False,
         avrt=AvrtRound(
-            vision=vision, audio=audio, merger=merged, merger_prompt=merge_text, agreement=agreement
+            vision=vision, audio=audio, merger=merged, merger_prompt=merge_text, agreement=agreement,
+            models={r: AgentModel(kind=s.models[r].kind, folder=s.models[r].folder) for r in AVRT_ROLES},
         ),
         tokens={
             "vision_teacher": token_counts(vg), "audio_teacher": token_counts(ag), "merger": token_counts(mg)

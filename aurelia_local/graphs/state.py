@@ -14,7 +14,7 @@ from aurelia_local.core.datasets import Sample
 from aurelia_local.core.records import LoopResult, Round, SampleMedia
 
 # Bump when the state's shape changes: a checkpoint is resumed only by the state version that wrote it.
-STATE_VERSION = 2
+STATE_VERSION = 3
 STATE_TYPES = (Sample, Round, LoopResult, SampleMedia)
 
 

@@ -9,13 +9,14 @@ adapters and shown by ``aurelia list models``. The adapter class is the card fam
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -40,11 +41,17 @@ class ModelCard(Entry):
     folder: str = Field(description="under models_dir, or absolute (`~` is expanded)")
     dtype: str
     frames: int = Field(ge=1, description="advice: the frames the model was tuned on")
+    fps: float | None = Field(default=None, gt=0, description="advice: the fps its own tools sample at")
+    context_length: int | None = Field(default=None, gt=0, description="the longest prompt it takes (tokens)")
     audio_rate: int = Field(gt=0)
     min_gpu_gib: float = Field(ge=0)
     audio_in_video: bool = Field(description="the soundtrack is interleaved with the video in the prompt")
     licence: str
     tiny: bool = False
+    real_config: dict[str, Any] | None = Field(
+        default=None, description="the published config.json values (the thinker's, for an omni model with a "
+        "talker): scripts/gpu_check.py builds the real-size architecture from them, without weights",
+    )  # fmt: skip
     origin: str = Field(default=PACKAGE, description="set when loaded: 'package' or the user card's file")
 
     @model_validator(mode="after")
@@ -57,7 +64,24 @@ class ModelCard(Entry):
             raise ValueError(f"{self.kind} models take {', '.join(family.inputs)}, not {', '.join(extra)}")
         if self.audio_in_video and not {"video", "audio"} <= set(self.modalities):
             raise ValueError("audio_in_video needs both video and audio in modalities")
+        if self.audio_in_video and not family.interleaves_audio:
+            raise ValueError(f"{self.kind} models take the soundtrack as audio of its own: "
+                             "set audio_in_video: false")  # fmt: skip
         return self
+
+    def refusal(self, video: bool, audio: bool, still: bool = False) -> str | None:
+        """Why the model cannot be asked with these inputs (the visual one a still image when ``still``).
+
+        None when it can: every input the request needs is in ``modalities``.
+        """
+        visual = "image" if still else "video"
+        needed = [m for m, on in ((visual, video), ("audio", audio)) if on]
+        if missing := [m for m in needed if m not in self.modalities]:
+            return (
+                f"zoo model {self.key} takes {', '.join(self.modalities)}: this request needs "
+                f"{' and '.join(missing)}, which its card does not list"
+            )
+        return None
 
 
 def _parse(text: str, stem: str, origin: str) -> ModelCard:
@@ -123,7 +147,7 @@ def load_card(key: str, source: Settings | Path | None) -> ModelCard:
 def path_card(spec: str) -> ModelCard:
     """The card of a checkpoint folder ``path:DIR``: its family from the architecture in its config.json.
 
-    The card takes every input its family takes, with the soundtrack interleaved for omni models; its
+    The card takes every input its family takes, the soundtrack interleaved where the family can; its
     key is ``path_`` and the folder's name. A user card (``zoo.cards_dir``) says more when needed.
     """
     folder = Path(spec.removeprefix(PATH_PREFIX)).expanduser().resolve()
@@ -147,7 +171,8 @@ def path_card(spec: str) -> ModelCard:
         kind=family.key,
         modalities=family.inputs, hub_id=None, folder=str(folder),
         dtype=str(data.get("dtype") or data.get("torch_dtype") or "auto"), frames=8, audio_rate=16000,
-        min_gpu_gib=0, audio_in_video=family.omni, licence="the checkpoint's own", origin=str(folder),
+        min_gpu_gib=0, audio_in_video=family.interleaves_audio, licence="the checkpoint's own",
+        origin=str(folder),
     )  # fmt: skip
 
 
@@ -163,7 +188,22 @@ def adapter_class(card: ModelCard):
     return load(FAMILIES.get(card.kind).adapter)
 
 
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A zoo target not loaded yet: its card is read first (an arm it cannot take is skipped unasked)."""
+
+    card: ModelCard
+    settings: Settings
+    backend: str = "vllm"
+
+    def __call__(self):
+        """Load the target: its family's adapter on the card."""
+        return adapter_class(self.card)(self.card, self.settings, self.backend)
+
+
 def card_hash(card: ModelCard) -> str:
     """A short hash of what a card says (not where it was read from): rows record which card answered."""
-    blob = json.dumps(card.model_dump(mode="json", exclude={"origin"}), sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(
+        card.model_dump(mode="json", exclude={"origin", "real_config"}), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 
 import pytest
+from conftest import omni_teachers
 
 from aurelia_local.core.datasets import Sample
 from aurelia_local.graphs.runner import compile_loop, run_sample
@@ -13,12 +14,9 @@ CHOICES = ["Construction site overview", "Detailed sign graphic"]
 
 
 def _avrt(ctx, settings, **loop):
-    settings = settings.model_copy(
-        update={
-            "loop": settings.loop.model_copy(update={"generator": "avrt", "tau": 10, "max_rounds": 2, **loop})
-        }
-    )
-    return dataclasses.replace(ctx, settings=settings)
+    """``ctx`` under AVRT's topology on the session's engines (``conftest.omni_teachers``)."""
+    loop = {"generator": "avrt", "tau": 10, "max_rounds": 2, **loop}
+    return omni_teachers(dataclasses.replace(ctx, settings=settings), **loop)
 
 
 def _check_round_one(record, answer_letters):
@@ -33,13 +31,12 @@ def _check_round_one(record, answer_letters):
     assert first["reasoning"]["steps"] == avrt["merger"]["steps"]
     assert first["tokens"]["vision_teacher"]["audio"] == 0 and first["tokens"]["vision_teacher"]["video"] > 0
     assert first["tokens"]["audio_teacher"]["video"] == 0 and first["tokens"]["audio_teacher"]["audio"] > 0
+    omni = {"kind": "qwen2_5_omni", "folder": "tiny/qwen2_5_omni"}
+    assert avrt["models"]["vision_teacher"] == avrt["models"]["audio_teacher"] == omni  # the stand-in, named
 
 
 def test_avrt_in_process(loop_ctx, qwen2_5_vllm, summarizer_vllm, daily_omni_clip):
     ctx = _avrt(loop_ctx, loop_ctx.settings)
-    ctx = dataclasses.replace(
-        ctx, vision_teacher=ctx.generator, audio_teacher=ctx.generator, merger=ctx.summarizer
-    )
     sample = Sample(id="avrt", question="Which pair comes first?", video=daily_omni_clip, choices=CHOICES)
     record = asyncio.run(run_sample(compile_loop(), ctx, sample)).model_dump(mode="json")
     _check_round_one(record, {"A", "B"})
@@ -80,9 +77,6 @@ def test_agreement_filter_keeps_only_samples_both_teachers_get_right(loop_ctx, d
     from aurelia_local.core.jsonl import read_records
 
     ctx = _avrt(loop_ctx, loop_ctx.settings, agreement_filter=True, max_rounds=1, tau=1)
-    ctx = dataclasses.replace(
-        ctx, vision_teacher=ctx.generator, audio_teacher=ctx.generator, merger=ctx.summarizer
-    )
     # one option: both teachers are held to answer "A"; gold "A" is kept, gold "B" cannot be right
     (tmp_path / "clip.mp4").symlink_to(daily_omni_clip)
     rows = [

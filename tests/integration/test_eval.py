@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import omni_teachers
 
 from aurelia_local.core.errors import ConfigError
 from aurelia_local.core.injection import ARMS
@@ -19,19 +20,15 @@ pytestmark = pytest.mark.engine
 def evaluated(loop_ctx, smoke, qwen2_5_vllm, daily_omni_clip, tmp_path_factory):
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
-    loop = smoke.loop.model_copy(update={"tau": 1})
     votes = smoke.eval.model_copy(update={"self_consistency_k": 3})
-    ctx = dataclasses.replace(
-        loop_ctx, settings=smoke.model_copy(update={"loop": loop, "eval": votes}),
-        vision_teacher=loop_ctx.generator,
-        audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
-    )  # fmt: skip
+    ctx = dataclasses.replace(loop_ctx, settings=smoke.model_copy(update={"eval": votes}))
+    ctx = omni_teachers(ctx, tau=1)
     card = load_card("tiny_qwen2_5_omni", ctx.settings)
     targets = {
-        "tiny_vllm": QwenOmniAdapter(card, ctx.settings, "vllm", engine=qwen2_5_vllm),
-        "tiny_hf": lambda: QwenOmniAdapter(card, ctx.settings, "hf"),
+        "tiny_vllm": OmniAdapter(card, ctx.settings, "vllm", engine=qwen2_5_vllm),
+        "tiny_hf": lambda: OmniAdapter(card, ctx.settings, "hf"),
     }
     out = tmp_path_factory.mktemp("eval")
     root = daily_omni_clip.parents[2]
@@ -50,10 +47,10 @@ def _hf_next_logits(settings, row, prefix: list[int], benchmark: str, root: Path
     from aurelia_local.core.media.bundle import load_bundle
     from aurelia_local.engines.families import family_of
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     sample = next(s for s in load_benchmark(benchmark, root, settings) if s.id == row["sample_id"])
-    adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", settings), settings, "hf", load=False)
+    adapter = OmniAdapter(load_card("tiny_qwen2_5_omni", settings), settings, "hf", load=False)
     r_star = {row["arm"]: {sample.id: row["r_star"]}}
     request = adapter.build(requests_for(sample, row["arm"], r_star, settings, load_bundle)[0]).request
     family = family_of(adapter.card.kind)
@@ -401,7 +398,7 @@ def test_omnibench_loads_and_evaluates_an_image_and_a_sound_end_to_end(evaluated
     from aurelia_local.app.eval.dry_run import dry_run
     from aurelia_local.app.eval.runner import load_benchmark, run_eval
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     *_, targets, ctx = evaluated
     root = _omnibench(tmp_path / "omnibench")
@@ -436,7 +433,7 @@ def test_omnibench_loads_and_evaluates_an_image_and_a_sound_end_to_end(evaluated
     summary = results.summary["tiny_vllm"]
     assert summary["by_domain"]["zero_shot"]["sound event"]["n"] == 1 and results.invalid_records
     # what the dry run counts is what the engines counted
-    adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", ctx.settings), ctx.settings, "hf", load=False)
+    adapter = OmniAdapter(load_card("tiny_qwen2_5_omni", ctx.settings), ctx.settings, "hf", load=False)
     means = dry_run(ctx.settings, "omnibench", root, {"tiny": adapter}, ["zero_shot"], tmp_path / "dry")
     assert means["tiny"]["zero_shot"]["image"] == rows[("0", "tiny_hf", "zero_shot")]["media_tokens"]["image"]
 
@@ -477,7 +474,7 @@ def test_a_checkpoint_folder_is_a_target_beside_the_zoos_card(
     """``path:DIR`` (a trained student) answers the same samples and arms as the base model's card."""
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     _, out, targets, ctx = evaluated
     student = tmp_path / "My Student-1"
@@ -492,7 +489,7 @@ def test_a_checkpoint_folder_is_a_target_beside_the_zoos_card(
     engine = targets["tiny_vllm"].engine
     answering = {
         "tiny_vllm": targets["tiny_vllm"],
-        card.key: QwenOmniAdapter(card, ctx.settings, "vllm", engine=engine),
+        card.key: OmniAdapter(card, ctx.settings, "vllm", engine=engine),
     }
     results = run_eval(ctx.settings, "daily_omni", daily_omni_clip.parents[2], answering, ["zero_shot"],
                        tmp_path / "compare", progress=False)  # fmt: skip
@@ -515,7 +512,7 @@ def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, 
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.core.answers import extract_choice, first_letter
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     _, _, targets, ctx = evaluated
     root = tmp_path / "daily_omni"
@@ -526,7 +523,7 @@ def test_an_official_protocol_asks_and_reads_as_its_script(evaluated, clip_dir, 
     (root / "qa.json").write_text(json.dumps(qa))
     settings = with_protocol(ctx.settings, "daily_omni_official")
     card = load_card("tiny_qwen2_5_omni", settings)
-    adapter = QwenOmniAdapter(card, settings, "vllm", engine=targets["tiny_vllm"].engine)
+    adapter = OmniAdapter(card, settings, "vllm", engine=targets["tiny_vllm"].engine)
     arms = ["zero_shot", "cot", "video_only"]
     results = run_eval(settings, "daily_omni", root, {"tiny_vllm": adapter}, arms, tmp_path / "eval",
                        progress=False)  # fmt: skip
@@ -554,10 +551,10 @@ def test_a_dry_run_shows_what_each_target_sees_without_loading_weights(evaluated
                                                                        snapshot):  # fmt: skip
     from aurelia_local.app.eval.dry_run import PLACEHOLDER, dry_run
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     _, out, _, ctx = evaluated
-    adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", ctx.settings), ctx.settings, "hf", load=False)
+    adapter = OmniAdapter(load_card("tiny_qwen2_5_omni", ctx.settings), ctx.settings, "hf", load=False)
     dry = tmp_path / "dry"
     root, traces = daily_omni_clip.parents[2], out / "reasoning" / "traces.jsonl"
     means = dry_run(ctx.settings, "daily_omni", root, {"tiny_hf": adapter}, list(ARMS), dry, traces=traces)
@@ -578,3 +575,26 @@ def test_a_dry_run_shows_what_each_target_sees_without_loading_weights(evaluated
     assert means["tiny_hf"]["text_only"]["video"] == means["tiny_hf"]["text_only"]["audio"] == 0
     first = next(r for r in rows if r["arm"] == "zero_shot")
     snapshot("dry_run_zero_shot.txt", first["prompt"])
+
+
+def test_an_arm_a_card_cannot_take_is_skipped_with_its_reason(smoke, qwen2_5_vllm, daily_omni_clip, tmp_path):
+    """A target whose card lists no audio answers the video-only arm; the arms that need audio are skipped."""
+    from aurelia_local.app.eval.runner import run_eval
+    from aurelia_local.zoo.cards import load_card
+    from aurelia_local.zoo.omni import OmniAdapter
+
+    card = load_card("tiny_qwen2_5_omni", smoke)
+    mute = card.model_copy(update={"modalities": ("video", "image", "text"), "audio_in_video": False})
+    adapter = OmniAdapter(mute, smoke, "vllm", engine=qwen2_5_vllm)
+    arms = ["zero_shot", "video_only", "audio_only"]
+    results = run_eval(smoke, "daily_omni", daily_omni_clip.parents[2], {"mute": adapter}, arms,
+                       tmp_path, limit=1, progress=False)  # fmt: skip
+    assert set(results.skipped["mute"]) == {"zero_shot", "audio_only"}
+    assert "audio" in results.skipped["mute"]["audio_only"]
+    rows = read_eval_rows(tmp_path / "samples.jsonl")
+    assert [(r.arm, r.status) for r in rows] == [("video_only", "ok")]
+    assert rows[0].media_tokens["audio"] == 0 and rows[0].media_tokens["video"] > 0
+    report = (tmp_path / "report.md").read_text()
+    assert (
+        "Arms skipped, not asked:" in report and "- audio_only: zoo model tiny_qwen2_5_omni takes" in report
+    )

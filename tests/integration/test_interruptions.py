@@ -1,4 +1,4 @@
-"""Interrupted runs: kill -9 at random points, and a vLLM server that goes away mid-run.
+"""Interrupted runs: kill -9 at random points, a vLLM server that goes away mid-run, a killed Ray actor.
 
 ``aurelia distill`` runs as a subprocess against the session's servers; the generator's server is
 reached through a proxy that can cut it off. Every run is compared, record by record, with one
@@ -11,7 +11,9 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -22,6 +24,7 @@ from aurelia_local.core.jsonl import read_records
 
 pytestmark = pytest.mark.engine
 SAMPLES = 6
+GUARD = Path(__file__).resolve().parents[1] / "netguard"
 CHOICES = ["Construction site overview", "Detailed sign graphic", "Instructor in PPE", "Excavator movement"]
 
 
@@ -162,3 +165,92 @@ def test_shards_one_killed_and_rerun_then_merged_equal_the_unsharded_run(setup, 
     records = read_records(out / "traces.jsonl")
     assert sorted(r["id"] for r in records) == sorted(reference)
     _check_against(reference, records)
+
+
+def _addr(hex_addr: str):
+    """An address of /proc/net/{tcp,udp}[6] (the port dropped); an IPv4-mapped one as IPv4."""
+    import ipaddress
+
+    raw = bytes.fromhex(hex_addr.split(":")[0])
+    if len(raw) == 4:
+        return ipaddress.IPv4Address(raw[::-1])
+    ip = ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
+    return ip.ipv4_mapped or ip
+
+
+def _ray_sockets() -> set[tuple[str, str, str, str]]:
+    """(process, protocol, local, remote) of every inet socket held by a Ray process now."""
+    inodes: dict[str, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "ray" not in name.lower():
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes[link[8:-1]] = name.split()[0]
+        except OSError:
+            continue
+    found = set()
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        for line in Path(f"/proc/net/{proto}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                found.add((inodes[fields[9]], proto, _addr(fields[1]), _addr(fields[2])))
+    return found
+
+
+def test_a_ray_pool_on_loopback_survives_a_killed_actor_and_equals_the_single_process_run(
+    setup, reference, tmp_path
+):
+    """A local Ray pool of 2 actors (the session's servers behind them), one killed with kill -9.
+
+    The run is guarded: a Python connect beyond loopback fails and is logged, and the sockets of
+    Ray's own processes (GCS, raylet, workers, C++ too) are read from /proc while it runs: none may
+    listen on or talk to an address other than loopback.
+    """
+    pytest.importorskip("ray.data")
+    out = tmp_path / "ray"
+    env = dict(os.environ, NETGUARD_LOG=str(tmp_path / "net.log"))
+    env["PYTHONPATH"] = os.pathsep.join([str(GUARD), env.get("PYTHONPATH", "")])
+    cmd = [sys.executable, "-m", "aurelia_local.app.cli", *_args(setup, out), "--config", str(setup[1]),
+           "--ray", "--workers", "2"]  # fmt: skip
+    seen: set = set()
+    running = threading.Event()
+    running.set()
+
+    def watch():
+        while running.is_set():
+            seen.update(_ray_sockets())
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        log = out / "workers.jsonl"
+        deadline = time.time() + 300
+        while not (log.is_file() and len(log.read_text().splitlines()) >= 2):
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()[1][-3000:]
+            time.sleep(0.2)
+        victim = json.loads(log.read_text().splitlines()[0])["pid"]
+        os.kill(victim, signal.SIGKILL)  # an actor dies with its engines' clients, mid-sample
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        running.clear()
+        watcher.join()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    records = read_records(out / "traces.jsonl")
+    assert sorted(r["id"] for r in records) == sorted(reference)
+    _check_against(reference, records)  # each exactly once, equal to the single-process run's
+    starts = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(starts) == 3 and victim not in [s["pid"] for s in starts[1:]]  # 2 actors + 1 restart
+    assert not (tmp_path / "net.log").exists(), (tmp_path / "net.log").read_text()
+    assert seen, "no socket of a Ray process was seen"
+    # bound to loopback (0.0.0.0 would be every interface); a listening or unconnected socket has no remote
+    outside = {s for s in seen if not s[2].is_loopback or not (s[3].is_loopback or s[3].is_unspecified)}
+    assert not outside, sorted(map(str, outside))
+    assert f"{SAMPLES} ok, 0 errors of {SAMPLES} samples" in stdout

@@ -48,13 +48,13 @@ def dry_runs(smoke, daily_omni_clip, tmp_path_factory):
     from aurelia_local.app.eval.dry_run import dry_run
     from aurelia_local.core.injection import ARMS
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     root = daily_omni_clip.parents[2]
     found = {}
     for name in ("project", "daily_omni_official", "daily_omni_v1"):
         settings = with_protocol(smoke, name)
-        adapter = QwenOmniAdapter(load_card("tiny_qwen2_5_omni", settings), settings, "hf", load=False)
+        adapter = OmniAdapter(load_card("tiny_qwen2_5_omni", settings), settings, "hf", load=False)
         out = tmp_path_factory.mktemp(name)
         means = dry_run(settings, "daily_omni", root, {"tiny": adapter}, list(ARMS), out, limit=1)
         rows = {r["arm"]: r for r in read_records(out / "requests.jsonl")}

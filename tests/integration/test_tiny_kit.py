@@ -9,6 +9,8 @@ import torch
 
 from aurelia_local.engines.tiny.kit import KIT, MARKER, build_kit, build_one
 
+TEXT_LLM = next(spec for spec in KIT if spec.name == "text_llm")  # the quickest to build
+
 
 def _tensors(folder: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
@@ -44,20 +46,20 @@ def test_same_seed_same_tensors_other_seed_other_tensors(models_dir, tmp_path):
 
 
 def test_rebuild_is_a_no_op_and_force_rebuilds(tmp_path):
-    first = build_one(KIT[2], tmp_path, seed=0)
+    first = build_one(TEXT_LLM, tmp_path, seed=0)
     marker = first.path / MARKER
     stamp = marker.stat().st_mtime_ns
-    second = build_one(KIT[2], tmp_path, seed=0)
+    second = build_one(TEXT_LLM, tmp_path, seed=0)
     assert first.built and not second.built and marker.stat().st_mtime_ns == stamp
-    third = build_one(KIT[2], tmp_path, seed=0, force=True)
+    third = build_one(TEXT_LLM, tmp_path, seed=0, force=True)
     assert third.built and marker.stat().st_mtime_ns != stamp
     assert not list(tmp_path.glob("tiny/.*partial"))
 
 
 def test_incomplete_folder_is_rebuilt(tmp_path):
-    result = build_one(KIT[2], tmp_path, seed=0)
+    result = build_one(TEXT_LLM, tmp_path, seed=0)
     (result.path / MARKER).unlink()
-    assert build_one(KIT[2], tmp_path, seed=0).built
+    assert build_one(TEXT_LLM, tmp_path, seed=0).built
     marker = json.loads((result.path / MARKER).read_text())
     assert marker["seed"] == 0 and "model.safetensors" in marker["files"]
 

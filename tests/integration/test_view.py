@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import omni_teachers
 
 from aurelia_local.core.errors import AureliaError
 from aurelia_local.core.records import ErrorRecord, TraceRecord, read_eval_rows, read_traces
@@ -47,17 +48,12 @@ def distilled(loop_ctx, daily_omni_clip, tmp_path_factory):
 @pytest.fixture(scope="module")
 def avrt_run(loop_ctx, daily_omni_clip, tmp_path_factory):
     """A distill run of one sample with AVRT's topology (teachers and merger on the tiny models)."""
-    import dataclasses
 
     from aurelia_local.app.distill import distill
     from aurelia_local.app.eval.runner import load_benchmark
 
     root = daily_omni_clip.parents[2]
-    loop = loop_ctx.settings.loop.model_copy(update={"generator": "avrt", "max_rounds": 1})
-    ctx = dataclasses.replace(
-        loop_ctx, settings=loop_ctx.settings.model_copy(update={"loop": loop}),
-        vision_teacher=loop_ctx.generator, audio_teacher=loop_ctx.generator, merger=loop_ctx.summarizer,
-    )  # fmt: skip
+    ctx = omni_teachers(loop_ctx, generator="avrt", max_rounds=1)
     out = tmp_path_factory.mktemp("avrt")
     distill(ctx.settings, load_benchmark("daily_omni", root, ctx.settings)[:1], out, progress=False, ctx=ctx,
             data_root=root)  # fmt: skip
@@ -77,11 +73,11 @@ def evaluated(distilled, loop_ctx, qwen2_5_vllm, tmp_path_factory):
     """An eval run (zero_shot and aurelia arms) whose r* is the distill run's."""
     from aurelia_local.app.eval.runner import run_eval
     from aurelia_local.zoo.cards import load_card
-    from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+    from aurelia_local.zoo.omni import OmniAdapter
 
     run, root = distilled
     card = load_card("tiny_qwen2_5_omni", loop_ctx.settings)
-    targets = {"tiny_vllm": QwenOmniAdapter(card, loop_ctx.settings, "vllm", engine=qwen2_5_vllm)}
+    targets = {"tiny_vllm": OmniAdapter(card, loop_ctx.settings, "vllm", engine=qwen2_5_vllm)}
     out = tmp_path_factory.mktemp("eval")
     run_eval(loop_ctx.settings, "daily_omni", root, targets, ["zero_shot", "aurelia"], out, limit=2,
              traces=run / "traces.jsonl", ctx=loop_ctx, progress=False)  # fmt: skip

@@ -15,7 +15,7 @@ from aurelia_local.core.config import load_settings
 from aurelia_local.core.errors import ConfigError, ModelMissingError
 from aurelia_local.zoo.base import TargetRequest
 from aurelia_local.zoo.cards import list_cards, load_card
-from aurelia_local.zoo.qwen_omni import QwenOmniAdapter
+from aurelia_local.zoo.omni import OmniAdapter
 
 HEAVY = ("torch", "vllm", "transformers", "open_clip", "whisper")
 CARD = {
@@ -61,8 +61,9 @@ def test_a_user_card_appears_in_the_zoo_and_in_aurelia_list_models(tmp_path):
     assert heavy == "[]"
     at = next(i for i, line in enumerate(lines) if line.startswith("my_omni "))
     assert "my fine-tuned Qwen2.5-Omni" in lines[at]
-    assert (f"family=qwen2_5_omni modalities=video+text audio_in_video=no frames=6 dtype=bfloat16 "
-            f"min_gpu_gib=20 tiny=no source={path}") in lines[at + 1]  # fmt: skip
+    shown = (f"family=qwen2_5_omni modalities=video+text audio_in_video=no frames=6 fps=- context=- "
+             f"dtype=bfloat16 min_gpu_gib=20 tiny=no source={path} audio_item_s=-")  # fmt: skip
+    assert shown in lines[at + 1]
     assert any(line.startswith("qwen2_5_omni_7b ") for line in lines)
 
 
@@ -119,7 +120,7 @@ def test_an_absolute_or_home_card_folder_is_resolved_not_a_type_error(tmp_path, 
     expected = {"abs_omni": tmp_path / "weights" / "abs", "home_omni": tmp_path / "home" / "weights" / "home"}
     for key, where in expected.items():
         with pytest.raises(ModelMissingError, match=f"no usable weights in {where} "):
-            QwenOmniAdapter(load_card(key, settings), settings, "hf")
+            OmniAdapter(load_card(key, settings), settings, "hf")
 
 
 class _Recorder:
@@ -136,7 +137,7 @@ class _Recorder:
 def _bundle():
     frames = np.zeros((2, 16, 16, 3), np.uint8)
     return SimpleNamespace(audio=np.zeros(16000, np.float32), sample_rate=16000, audio_source="video",
-                           frames=frames, frames_fps=1.0)  # fmt: skip
+                           frames=frames, frames_fps=1.0, frame_times=(0.5, 1.5))  # fmt: skip
 
 
 def test_the_adapter_reads_the_cards_modalities_and_audio_in_video(tmp_path):
@@ -145,13 +146,13 @@ def test_the_adapter_reads_the_cards_modalities_and_audio_in_video(tmp_path):
     _write(tmp_path, "full_omni", modalities=["video", "audio", "text"], audio_in_video=True)
     _write(tmp_path, "split_omni", modalities=["video", "audio", "text"], audio_in_video=False)
     engine = _Recorder()
-    mute = QwenOmniAdapter(load_card("my_omni", settings), settings, engine=engine)
-    with pytest.raises(ConfigError, match="my_omni takes video, text: this arm needs audio"):
+    mute = OmniAdapter(load_card("my_omni", settings), settings, engine=engine)
+    with pytest.raises(ConfigError, match="my_omni takes video, text: this request needs audio"):
         mute.answer([TargetRequest(_bundle(), "q", video=True, audio=True)])
     (inputs,) = mute.answer([TargetRequest(_bundle(), "q", video=True, audio=False)])
     assert inputs.audio is None and inputs.frames is not None
-    full = QwenOmniAdapter(load_card("full_omni", settings), settings, engine=engine)
-    split = QwenOmniAdapter(load_card("split_omni", settings), settings, engine=engine)
+    full = OmniAdapter(load_card("full_omni", settings), settings, engine=engine)
+    split = OmniAdapter(load_card("split_omni", settings), settings, engine=engine)
     (joined,) = full.answer([TargetRequest(_bundle(), "q")])
     (apart,) = split.answer([TargetRequest(_bundle(), "q")])
     assert joined.audio_in_video and not apart.audio_in_video and apart.audio is not None

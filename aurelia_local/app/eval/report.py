@@ -99,6 +99,9 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     ]
     for key, summary in results["summary"].items():
         lines += target_section(key, summary, results["arms"])
+        if refused := results.get("skipped", {}).get(key):
+            lines += ["Arms skipped, not asked:", ""]
+            lines += [*(f"- {arm}: {why}" for arm, why in refused.items()), ""]
     lines += cost_section(results.get("loop_cost") or {})
     (out / "report.md").write_text("\n".join(lines))
 

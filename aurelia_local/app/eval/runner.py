@@ -61,12 +61,14 @@ def reasoning_for(
     progress: bool,
     data_root: Path | None = None,
     costs: dict[str, dict] | None = None,
+    ray=None,
 ) -> dict[str, dict[str, list[str]]]:
     """r* per arm and sample id, for every arm whose registry entry injects r*.
 
     An arm's r* comes from the loop with that arm's topology (``out/reasoning`` for ``aurelia``,
     ``out/reasoning_<topology>`` for others); ``traces`` replaces the ``aurelia`` topology's run.
-    ``costs`` receives what the loop spent per sample for each arm (``metrics.loop_cost``).
+    ``costs`` receives what the loop spent per sample for each arm (``metrics.loop_cost``); ``ray``
+    (``app.ray_pool.RayPlan``) runs the loop in a pool of Ray actors.
     """
     from aurelia_local.app.distill import distill
     from aurelia_local.app.eval.metrics import loop_cost
@@ -86,7 +88,9 @@ def reasoning_for(
             run_ctx = dataclasses.replace(ctx, settings=run) if ctx is not None else None
             videos = [s for s in samples if s.video is not None]  # the loop reasons over videos
             if videos:
-                distill(run, videos, out / folder, progress=progress, ctx=run_ctx, data_root=data_root)
+                distill(
+                    run, videos, out / folder, progress=progress, ctx=run_ctx, data_root=data_root, ray=ray
+                )
         ok = (
             [r for r in read_traces(path) if isinstance(r, TraceRecord) and r.status == "ok"]
             if path.exists()
@@ -256,7 +260,8 @@ def _answer(adapter, requests: list) -> list:
 def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[str, Any], arms: list[str],
              out: Path, limit: int | None = None, traces: Path | None = None, ctx=None,
              progress: bool = True, backend: str = "vllm", new_run: bool = False,
-             cards: dict[str, str] | None = None, shard: Shard | None = None) -> EvalResults:  # fmt: skip
+             cards: dict[str, str] | None = None, shard: Shard | None = None,
+             ray=None) -> EvalResults:  # fmt: skip
     """Evaluate ``targets`` (zoo key -> adapter, or a zero-argument loader) on ``arms``; write the outputs.
 
     ``backend`` names how the targets run (``vllm`` or ``hf``): it is part of the run's identity, so
@@ -265,23 +270,24 @@ def run_eval(settings: Settings, benchmark: str, data_root: Path, targets: dict[
     card pointing a key at other weights) or with another r* is asked again, never reported.
 
     ``shard`` evaluates one shard of the first ``limit`` samples in ``out/<shard folder>`` under its
-    lease (r* too: the loop runs on the shard's samples); ``aurelia merge`` joins the shards.
+    lease (r* too: the loop runs on the shard's samples); ``aurelia merge`` joins the shards. ``ray``
+    (``app.ray_pool.RayPlan``) runs the loop that writes r* in a pool of Ray actors.
     """
     check_protocol(settings, benchmark)
     if shard is None:
         return _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress,
-                         backend, new_run, cards, None)  # fmt: skip
+                         backend, new_run, cards, None, ray=ray)  # fmt: skip
     if new_run:
         raise ConfigError(
             "--new-run applies to a whole run, not to one shard: give the sharded run a new --out"
         )
     with Lease(Path(out) / shard.folder) as lease:
         return _evaluate(settings, benchmark, data_root, targets, arms, Path(out) / shard.folder, limit,
-                         traces, ctx, progress, backend, new_run, cards, shard, lease.check)  # fmt: skip
+                         traces, ctx, progress, backend, new_run, cards, shard, lease.check, ray)  # fmt: skip
 
 
 def _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces, ctx, progress, backend,
-              new_run, cards, shard, guard=None) -> EvalResults:  # fmt: skip
+              new_run, cards, shard, guard=None, ray=None) -> EvalResults:  # fmt: skip
     """``run_eval`` in the folder it writes to (the run's, or its shard's)."""
     from aurelia_local.app.eval.report import write_report
 
@@ -296,21 +302,27 @@ def _evaluate(settings, benchmark, data_root, targets, arms, out, limit, traces,
     samples = [s for s in items if isinstance(s, Sample)]
     bad = [s for s in items if isinstance(s, SampleError)]
     costs: dict[str, dict] = {}
-    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root, costs)
+    r_star = reasoning_for(settings, samples, arms, out, traces, ctx, progress, root, costs, ray)
     path = out / "samples.jsonl"
     done = set(run.rows(path, r_star))
     writer = RecordWriter(path, guard)  # a shard stops writing once it has lost its lease
+    skipped: dict[str, dict[str, str]] = {}
     try:
         for key, adapter in targets.items():
-            pending = [s for s in samples if any((s.id, key, a) not in done for a in arms)]
+            refused = refusals(getattr(adapter, "card", None), samples, arms, settings)
+            if refused:
+                skipped[key] = {arm: why for (arm, _), why in refused.items()}
+            done_or_refused = done | {(s.id, key, a) for s in samples for a in arms
+                                      if (a, s.image is not None) in refused}  # fmt: skip
+            pending = [s for s in samples if any((s.id, key, a) not in done_or_refused for a in arms)]
             if pending:
                 adapter = adapter() if callable(adapter) and not hasattr(adapter, "answer") else adapter
-                answer_all(adapter, key, pending, arms, r_star, run, writer, done, progress)
+                answer_all(adapter, key, pending, arms, r_star, run, writer, done_or_refused, progress)
     finally:
         writer.close()
     rows = [r.model_dump() for r in run.rows(path, r_star).values()]
     results = _results(
-        run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs
+        run, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs, skipped
     )
     (out / "results.json").write_text(results.model_dump_json(indent=2))
     write_report(results.model_dump(mode="json"), out)
@@ -336,8 +348,25 @@ def _start(settings, benchmark, root, out, traces, backend, new_run, **execution
     )  # fmt: skip
 
 
+def refusals(card, samples: list[Sample], arms: list[str], settings: Settings) -> dict[tuple[str, bool], str]:
+    """(arm, still image) -> why the target's card cannot take that arm's inputs; such jobs are skipped.
+
+    A target without a card (an adapter built in code) is asked everything.
+    """
+    if card is None:
+        return {}
+    hears = protocol_of(settings).audio
+    out = {}
+    for arm in arms:
+        video, audio = arm_modalities(arm)
+        for still in sorted({s.image is not None for s in samples}):
+            if why := card.refusal(video, audio and hears, still):
+                out[(arm, still)] = why
+    return out
+
+
 def _results(
-    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs
+    run: EvalRun, benchmark, data_root, arms, targets, samples, bad, r_star, traces, out, rows, costs, skipped
 ) -> EvalResults:
     from aurelia_local.app.eval.metrics import summarize
     from aurelia_local.core.identity import package_versions
@@ -350,6 +379,6 @@ def _results(
         reasoning={"samples_with_r_star": {arm: len(v) for arm, v in r_star.items()},
                    "source": str(traces) if traces else "loop"},
         injection_version=INJECTION_VERSION, protocol=run.settings.eval.protocol, loop_cost=costs or None,
-        resolved_config=run.settings.model_dump(mode="json"),
+        skipped=skipped, resolved_config=run.settings.model_dump(mode="json"),
         versions=package_versions(), backend=run.backend, identity=run.identity, **stamp(run.settings),
     )  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from typing_extensions import override
 
 from aurelia_local.core.errors import MediaError
 
@@ -38,6 +40,9 @@ class Family:
         """Engine arguments this family needs besides the common ones."""
         return {}
 
+    def prepare_vllm(self) -> None:
+        """Apply the process-wide fixes this family's models need before a vLLM engine is built here."""
+
     def server_flags(self, engine: EngineConfig) -> list[str]:
         """``vllm serve`` flags this family needs besides the common ones."""
         return []
@@ -62,11 +67,33 @@ class Family:
         """The tensors transformers generates from."""
         return processor(text=self.chat_text(processor, request), return_tensors="pt")
 
+    def hf_generate_kwargs(self, request: OmniRequest) -> dict[str, Any]:
+        """Arguments of transformers' ``generate`` besides the tensors and the decoding settings."""
+        return {}
+
     def openai_request(self, request: OmniRequest) -> dict[str, Any]:
         """The messages (and any extra fields) of an OpenAI chat-completions body."""
         return {"messages": [{"role": m.role, "content": m.text()} for m in request.messages]}
 
     # -- checks --------------------------------------------------------------------------------
+    def check_inputs(self, inputs: AVInputs, where: str) -> None:
+        """Refuse media this kind of model does not take, before any prompt is built.
+
+        A vision-only model asked with audio (or an audio-only one with frames) would otherwise
+        answer without it and look as if it had heard (or seen) the sample.
+        """
+        given = {"video": inputs.frames, "audio": inputs.audio, "image": inputs.image}
+        refused = [
+            medium for medium, value in given.items() if value is not None and medium not in self.entry.inputs
+        ]
+        if refused:
+            media = " and ".join(refused)
+            raise MediaError(
+                f"{where}: model kind {self.kind!r} takes {', '.join(self.entry.inputs)}, not {media}; ask "
+                f"it without {media}, or give the role a model kind that takes {media} "
+                "(`aurelia list families`)"
+            )
+
     def media_token_strings(self) -> dict[str, str]:
         """Medium -> the placeholder token a prompt holds for it."""
         return {}
@@ -96,3 +123,57 @@ class Family:
             raise MediaError(
                 f"{where}: an image was given but the prompt holds no image tokens (image dropped)"
             )
+
+
+class MultimodalFamily(Family):
+    """A family whose processor takes media beside the text (``AutoProcessor``, content-part turns).
+
+    ``MEDIA_LIMITS`` are the media items a prompt may hold; ``REQUEST_MM_KWARGS``: the family sends
+    per-request processor or media arguments to a server (frame times, pixel ranges), which the server
+    must be told to trust.
+    """
+
+    MEDIA_LIMITS: dict[str, int] = {}
+    REQUEST_MM_KWARGS = True
+
+    def media_limits(self, engine: EngineConfig) -> dict[str, int]:
+        """The media items one prompt may hold."""
+        return dict(self.MEDIA_LIMITS)
+
+    @override
+    def load_processor(self, path: Path, trust_remote_code: bool):
+        from transformers import AutoProcessor
+
+        return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
+
+    @override
+    def vllm_args(self, engine: EngineConfig) -> dict[str, Any]:
+        return {
+            "limit_mm_per_prompt": self.media_limits(engine),
+            "mm_processor_cache_gb": engine.mm_cache_gib,
+        }
+
+    @override
+    def server_flags(self, engine: EngineConfig) -> list[str]:
+        trust = ["--trust-request-mm-kwargs"] if self.REQUEST_MM_KWARGS else []
+        return ["--limit-mm-per-prompt", json.dumps(self.media_limits(engine)), *trust,
+                "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
+
+    @override
+    def load_hf_model(self, path: Path, dtype: Any, trust_remote_code: bool):
+        import transformers
+
+        cls = getattr(transformers, self.entry.model_class)
+        return cls.from_pretrained(
+            path, dtype=dtype, local_files_only=True, trust_remote_code=trust_remote_code
+        )
+
+    def conversation(self, request: OmniRequest) -> list[dict[str, Any]]:
+        """The request's turns in content-part form (media parts, then or before the text)."""
+        return [m.to_hf() for m in request.messages]
+
+    @override
+    def chat_text(self, processor, request: OmniRequest) -> str:
+        return processor.apply_chat_template(
+            self.conversation(request), add_generation_prompt=True, tokenize=False
+        )

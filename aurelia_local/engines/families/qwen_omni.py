@@ -9,22 +9,17 @@ as an audio input of its own (see ``openai_request``).
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from aurelia_local.engines.families.base import Family
+from aurelia_local.engines.families.base import MultimodalFamily
+from aurelia_local.engines.families.media_encoding import image_part, pil_image, video_part, wav_data_url
 from aurelia_local.engines.tiny.tokenizer import QWEN2_5_OMNI_TOKENS, QWEN3_OMNI_TOKENS, build_tokenizer
 
 if TYPE_CHECKING:
-    from aurelia_local.core.config import EngineConfig
     from aurelia_local.engines.request import AVInputs, OmniRequest
-
-MEDIA_LIMITS = {"audio": 1, "video": 1, "image": 1}
 
 
 def processor_kwargs(inputs: AVInputs) -> dict[str, Any]:
@@ -38,46 +33,10 @@ def processor_kwargs(inputs: AVInputs) -> dict[str, Any]:
     return kwargs
 
 
-def _jpeg(frame) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=95)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def _pil(image):
-    from PIL import Image
-
-    return Image.fromarray(image)
-
-
-def _wav_url(audio, rate: int) -> str:
-    import soundfile
-
-    buf = io.BytesIO()
-    soundfile.write(buf, audio, rate, format="WAV", subtype="FLOAT")
-    return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-class QwenOmni(Family):
+class QwenOmni(MultimodalFamily):
     """A Qwen omni thinker; the talker is never loaded."""
 
-    @override
-    def load_processor(self, path: Path, trust_remote_code: bool):
-        from transformers import AutoProcessor
-
-        return AutoProcessor.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
-
-    @override
-    def vllm_args(self, engine: EngineConfig) -> dict[str, Any]:
-        return {"limit_mm_per_prompt": dict(MEDIA_LIMITS), "mm_processor_cache_gb": engine.mm_cache_gib}
-
-    @override
-    def server_flags(self, engine: EngineConfig) -> list[str]:
-        # Per-request processor arguments carry each sample's fps and the profile's pixel budget.
-        return ["--limit-mm-per-prompt", json.dumps(MEDIA_LIMITS), "--trust-request-mm-kwargs",
-                "--mm-processor-cache-gb", str(engine.mm_cache_gib)]  # fmt: skip
+    MEDIA_LIMITS = {"audio": 1, "video": 1, "image": 1}
 
     @override
     def load_hf_model(self, path: Path, dtype: Any, trust_remote_code: bool):
@@ -92,15 +51,14 @@ class QwenOmni(Family):
         return full.thinker
 
     @override
-    def chat_text(self, processor, request: OmniRequest) -> str:
-        conv = [m.to_hf() for m in request.messages]
-        return processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+    def hf_generate_kwargs(self, request: OmniRequest) -> dict[str, Any]:
+        return {"use_audio_in_video": request.inputs.audio_in_video}
 
     @override
     def vllm_prompt(self, processor, request: OmniRequest) -> dict[str, Any]:
         data: dict[str, Any] = {}
         if request.inputs.image is not None:
-            data["image"] = _pil(request.inputs.image)
+            data["image"] = pil_image(request.inputs.image)
         if request.inputs.frames is not None:
             data["video"] = request.inputs.frames
         if request.inputs.audio is not None:
@@ -118,7 +76,7 @@ class QwenOmni(Family):
         inputs = request.inputs
         return processor(
             text=self.chat_text(processor, request),
-            images=[_pil(inputs.image)] if inputs.image is not None else None,
+            images=[pil_image(inputs.image)] if inputs.image is not None else None,
             videos=[inputs.frames] if inputs.frames is not None else None,
             audio=[inputs.audio] if inputs.audio is not None else None,
             return_tensors="pt",
@@ -141,14 +99,15 @@ class QwenOmni(Family):
                 continue
             parts: list[dict] = []
             if inputs.image is not None:
-                url = "data:image/jpeg;base64," + _jpeg(inputs.image)
-                parts.append({"type": "image_url", "image_url": {"url": url}})
+                parts.append(image_part(inputs))
             if inputs.frames is not None:
-                url = "data:video/jpeg;base64," + ",".join(_jpeg(f) for f in inputs.frames)
-                parts.append({"type": "video_url", "video_url": {"url": url}})
+                parts.append(video_part(inputs))
             if inputs.audio is not None:
                 parts.append(
-                    {"type": "audio_url", "audio_url": {"url": _wav_url(inputs.audio, inputs.sample_rate)}}
+                    {
+                        "type": "audio_url",
+                        "audio_url": {"url": wav_data_url(inputs.audio, inputs.sample_rate)},
+                    }
                 )
             parts.append({"type": "text", "text": m.text()})
             messages.append({"role": m.role, "content": parts})

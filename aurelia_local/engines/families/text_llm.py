@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
 
 from aurelia_local.engines.families.base import Family
 from aurelia_local.engines.tiny.tokenizer import build_tokenizer
 
 
 class TextLLM(Family):
-    """Every behaviour is the base family's: the chat template renders the text conversation."""
+    """The base family's requests: the chat template renders the text conversation."""
+
+    @override
+    def load_hf_model(self, path: Path, dtype: Any, trust_remote_code: bool):
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM.from_pretrained(
+            path, dtype=dtype, local_files_only=True, trust_remote_code=trust_remote_code
+        )
 
 
 def build_tiny(out: Path, seed: int) -> None:

@@ -1,4 +1,8 @@
-"""Qwen2.5-Omni and Qwen3-Omni (thinker) as target models, through transformers or vLLM."""
+"""Omni models (Qwen omni thinkers, Gemma 4) as target models, through transformers or vLLM.
+
+The adapter reads everything that differs between models from the card (modalities, whether the
+soundtrack is interleaved with the video); the engine's model family renders the requests.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from aurelia_local.zoo.base import TargetRequest
 from aurelia_local.zoo.cards import ModelCard
 
 
-class QwenOmniAdapter:
-    """A Qwen omni thinker answering target requests; one backend, loaded once."""
+class OmniAdapter:
+    """An omni model answering target requests; one backend, loaded once."""
 
     def __init__(
         self, card: ModelCard, settings: Settings, backend: Literal["hf", "vllm"] = "vllm", engine=None,
@@ -47,6 +51,10 @@ class QwenOmniAdapter:
             )
         from aurelia_local.engines.factory import build_engine
 
+        if card.context_length is not None and card.context_length < settings.engine.max_model_len:
+            # the engine's context is the card's when the model takes less than the profile asks
+            engine_cfg = settings.engine.model_copy(update={"max_model_len": card.context_length})
+            settings = settings.model_copy(update={"engine": engine_cfg})
         self.engine = build_engine(path, ref, settings, backend, role="target")
 
     def answer(self, requests: list[TargetRequest]):
@@ -74,10 +82,5 @@ class QwenOmniAdapter:
 
     def check(self, request: TargetRequest) -> None:
         """Raise ``ConfigError`` when ``request`` needs a modality the card does not list."""
-        visual = "image" if request.still else "video"
-        needed = [m for m, on in ((visual, request.video), ("audio", request.audio)) if on]
-        if missing := [m for m in needed if m not in self.card.modalities]:
-            raise ConfigError(
-                f"zoo model {self.key} takes {', '.join(self.card.modalities)}: this arm needs "
-                f"{' and '.join(missing)}, which its card does not list"
-            )
+        if why := self.card.refusal(request.video, request.audio, request.still):
+            raise ConfigError(why)
