@@ -108,10 +108,6 @@ class AudioFlamingo3(MultimodalFamily):
             )
 
     @override
-    def media_token_strings(self) -> dict[str, str]:
-        return {"audio": self.entry.audio_token}
-
-    @override
     def check_media(self, counts: dict[str, int], inputs: AVInputs, where: str) -> None:
         """The base checks, then the audio tokens against the track's duration (none may be cut)."""
         super().check_media(counts, inputs, where)

@@ -173,6 +173,37 @@ class MultimodalFamily(Family):
         return [m.to_hf() for m in request.messages]
 
     @override
+    def media_token_strings(self) -> dict[str, str]:
+        tokens = (("audio", self.entry.audio_token), ("video", self.entry.video_token),
+                  ("image", self.entry.image_token))  # fmt: skip
+        return {medium: token for medium, token in tokens if token is not None}
+
+    def openai_messages(self, request: OmniRequest) -> list[dict[str, Any]]:
+        """The conversation of an OpenAI body: a user turn's image, frames and audio, then its text.
+
+        The audio goes as a WAV of its own (also a video's soundtrack).
+        """
+        from aurelia_local.engines.families.media_encoding import image_part, video_part, wav_data_url
+
+        inputs = request.inputs
+        messages = []
+        for m in request.messages:
+            if m.role != "user":
+                messages.append({"role": m.role, "content": m.text()})
+                continue
+            parts: list[dict[str, Any]] = []
+            if inputs.image is not None:
+                parts.append(image_part(inputs))
+            if inputs.frames is not None:
+                parts.append(video_part(inputs))
+            if inputs.audio is not None:
+                url = wav_data_url(inputs.audio, inputs.sample_rate)
+                parts.append({"type": "audio_url", "audio_url": {"url": url}})
+            parts.append({"type": "text", "text": m.text()})
+            messages.append({"role": m.role, "content": parts})
+        return messages
+
+    @override
     def chat_text(self, processor, request: OmniRequest) -> str:
         return processor.apply_chat_template(
             self.conversation(request), add_generation_prompt=True, tokenize=False

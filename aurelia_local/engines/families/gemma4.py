@@ -166,13 +166,6 @@ class Gemma4(MultimodalFamily):
         return body
 
     # -- checks --------------------------------------------------------------------------------
-    @override
-    def media_token_strings(self) -> dict[str, str]:
-        return {
-            "audio": self.entry.audio_token,
-            "video": self.entry.video_token,
-            "image": self.entry.image_token,
-        }
 
     @override
     def check_media(self, counts: dict[str, int], inputs: AVInputs, where: str) -> None:

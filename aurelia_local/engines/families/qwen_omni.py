@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from aurelia_local.engines.families.base import MultimodalFamily
-from aurelia_local.engines.families.media_encoding import image_part, pil_image, video_part, wav_data_url
+from aurelia_local.engines.families.media_encoding import pil_image
 from aurelia_local.engines.tiny.tokenizer import QWEN2_5_OMNI_TOKENS, QWEN3_OMNI_TOKENS, build_tokenizer
 
 if TYPE_CHECKING:
@@ -92,37 +92,10 @@ class QwenOmni(MultimodalFamily):
         torchaudio (absent on CPU) and, patched to scipy, hangs on CPU (measured).
         """
         inputs = request.inputs
-        messages = []
-        for m in request.messages:
-            if m.role != "user":
-                messages.append({"role": m.role, "content": m.text()})
-                continue
-            parts: list[dict] = []
-            if inputs.image is not None:
-                parts.append(image_part(inputs))
-            if inputs.frames is not None:
-                parts.append(video_part(inputs))
-            if inputs.audio is not None:
-                parts.append(
-                    {
-                        "type": "audio_url",
-                        "audio_url": {"url": wav_data_url(inputs.audio, inputs.sample_rate)},
-                    }
-                )
-            parts.append({"type": "text", "text": m.text()})
-            messages.append({"role": m.role, "content": parts})
-        body: dict[str, Any] = {"messages": messages}
+        body: dict[str, Any] = {"messages": self.openai_messages(request)}
         if inputs.frames is not None:
             body["mm_processor_kwargs"] = {**processor_kwargs(inputs), "use_audio_in_video": False}
         return body
-
-    @override
-    def media_token_strings(self) -> dict[str, str]:
-        return {
-            "audio": self.entry.audio_token,
-            "video": self.entry.video_token,
-            "image": self.entry.image_token,
-        }
 
 
 # The tiny kit's thinkers. Sizes follow what vLLM's CPU backend accepts: text head_dim 64 (CPU

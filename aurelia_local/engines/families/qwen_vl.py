@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import override
 
 from aurelia_local.engines.families.base import MultimodalFamily
-from aurelia_local.engines.families.media_encoding import image_part, pil_image, video_metadata, video_part
+from aurelia_local.engines.families.media_encoding import pil_image, video_metadata
 from aurelia_local.engines.tiny.tokenizer import QWEN3_VL_TOKENS, build_chatml_tokenizer
 
 if TYPE_CHECKING:
@@ -80,28 +80,12 @@ class QwenVL(MultimodalFamily):
         ``--trust-request-mm-kwargs``. JPEG frames differ from the decoded ones by its compression.
         """
         inputs = request.inputs
-        messages = []
-        for m in request.messages:
-            if m.role != "user":
-                messages.append({"role": m.role, "content": m.text()})
-                continue
-            parts: list[dict] = []
-            if inputs.image is not None:
-                parts.append(image_part(inputs))
-            if inputs.frames is not None:
-                parts.append(video_part(inputs))
-            parts.append({"type": "text", "text": m.text()})
-            messages.append({"role": m.role, "content": parts})
-        body: dict[str, Any] = {"messages": messages}
+        body: dict[str, Any] = {"messages": self.openai_messages(request)}
         if inputs.frames is not None:
             meta = video_metadata(inputs)
             body["media_io_kwargs"] = {"video": {"num_frames": len(inputs.frames), **meta}}
             body["mm_processor_kwargs"] = video_kwargs(inputs)
         return body
-
-    @override
-    def media_token_strings(self) -> dict[str, str]:
-        return {"video": self.entry.video_token, "image": self.entry.image_token}
 
 
 # The tiny kit's Qwen3-VL. Sizes follow what vLLM's CPU backend accepts: text head_dim 64 (CPU
