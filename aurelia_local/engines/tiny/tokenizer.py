@@ -92,17 +92,20 @@ def chat_template(tokens: OmniTokens | None) -> str:
 
 def build_tokenizer(tokens: OmniTokens | None):
     """Train and wrap a tiny byte-level BPE tokenizer (deterministic for a fixed corpus)."""
+    specials = tokens.specials() if tokens is not None else TEXT_SPECIALS
+    return _wrap(specials, tokens.named() if tokens is not None else {}, chat_template(tokens))
+
+
+def _wrap(specials: list[str], named: dict[str, str], template: str, bos: str | None = None,
+          eos: str = "<|im_end|>", pad: str = "<|endoftext|>"):  # fmt: skip
+    """The tiny BPE of ``specials`` as a transformers tokenizer with its named tokens and chat template."""
     from transformers import PreTrainedTokenizerFast
 
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=_bpe(tokens.specials() if tokens is not None else TEXT_SPECIALS),
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        padding_side="left",
-        extra_special_tokens=tokens.named() if tokens is not None else {},
-    )
-    fast.chat_template = chat_template(tokens)
+        tokenizer_object=_bpe(specials), eos_token=eos, pad_token=pad, bos_token=bos, padding_side="left",
+        extra_special_tokens=named,
+    )  # fmt: skip
+    fast.chat_template = template
     return fast
 
 
@@ -184,18 +187,8 @@ GEMMA4_TOKENS = GemmaTokens()
 
 def build_gemma_tokenizer(tokens: GemmaTokens):
     """A tiny byte-level BPE tokenizer with Gemma's special tokens, names and turn template."""
-    from transformers import PreTrainedTokenizerFast
-
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=_bpe(tokens.specials()),
-        bos_token=tokens.bos,
-        eos_token=tokens.eos,
-        pad_token=tokens.pad,
-        padding_side="left",
-        extra_special_tokens=tokens.named(),
-    )
-    fast.chat_template = tokens.chat_template()
-    return fast
+    template = tokens.chat_template()
+    return _wrap(tokens.specials(), tokens.named(), template, tokens.bos, tokens.eos, tokens.pad)
 
 
 @dataclass(frozen=True)
@@ -289,15 +282,4 @@ AUDIO_FLAMINGO3_TOKENS = SoundTokens()
 
 def build_chatml_tokenizer(tokens: VisionTokens | SoundTokens):
     """A tiny byte-level BPE tokenizer with ChatML turns and a single-modality model's media tokens."""
-    from transformers import PreTrainedTokenizerFast
-
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=_bpe(tokens.specials()),
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        bos_token=None,
-        padding_side="left",
-        extra_special_tokens=tokens.named(),
-    )
-    fast.chat_template = tokens.chat_template()
-    return fast
+    return _wrap(tokens.specials(), tokens.named(), tokens.chat_template())
