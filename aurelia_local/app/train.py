@@ -250,21 +250,9 @@ def train_manifest(stage: str, settings: Settings, data: Path, base: Base, **exe
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return RunManifest(
         command="train", identity_hash=identity_hash(identity), identity=identity, execution=execution,
-        versions={**package_versions(), **_versions(TRAIN_PACKAGES)}, data_root=str(data.parent.resolve()),
+        versions=package_versions(TRAIN_PACKAGES), data_root=str(data.parent.resolve()),
         argv=list(sys.argv), created=now, updated=now,
     )  # fmt: skip
-
-
-def _versions(names: tuple[str, ...]) -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 def run_train(

@@ -34,14 +34,17 @@ def identity_hash(identity: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape results (recorded; a change only warns)."""
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the packages that shape results and of ``extra`` (recorded; a change warns).
+
+    A package that is not installed is left out.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     from aurelia_local import __version__
 
     found = {"aurelia": __version__}
-    for name in VERSIONED_PACKAGES:
+    for name in (*VERSIONED_PACKAGES, *extra):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
